@@ -1,0 +1,1 @@
+//! Evaluation metrics of Cold Diffusion: RMSE, PSNR, SSIM, FID and KID

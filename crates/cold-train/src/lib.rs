@@ -1,0 +1,1 @@
+//! Training loop of Cold Diffusion: EMA, gradient accumulation, atomic checkpoints, exact resume
