@@ -49,7 +49,10 @@ pub enum DegradationConfig {
     Animorph(AnimorphConfig),
     /// The "hot" Gaussian-noise baseline (`denoising-diffusion-pytorch`).
     Noise(NoiseConfig),
-    // Super-resolution and snow variants go here (see the type's docs).
+    /// Super-resolution / pixelation (`resolution-diffusion-pytorch`).
+    SuperResolution(crate::SuperResolutionConfig),
+    /// ImageNet-C snow (`snowification`, `Snow`).
+    Snow(crate::SnowConfig),
 }
 
 /// Blur routine (`--blur_routine`): per-step kernel size, σ and padding.
@@ -587,6 +590,8 @@ impl DegradationConfig {
             DegradationConfig::Decolor(_) => "decolor",
             DegradationConfig::Animorph(_) => "animorph",
             DegradationConfig::Noise(_) => "noise",
+            DegradationConfig::SuperResolution(_) => "super_resolution",
+            DegradationConfig::Snow(_) => "snow",
         }
     }
 
@@ -599,6 +604,8 @@ impl DegradationConfig {
             DegradationConfig::Decolor(c) => c.time_steps,
             DegradationConfig::Animorph(c) => c.time_steps,
             DegradationConfig::Noise(c) => c.time_steps,
+            DegradationConfig::SuperResolution(c) => c.time_steps,
+            DegradationConfig::Snow(c) => c.time_steps,
         }
     }
 
@@ -611,6 +618,8 @@ impl DegradationConfig {
             DegradationConfig::Decolor(c) => (c.image_size, c.channels),
             DegradationConfig::Animorph(c) => (c.image_size, c.channels),
             DegradationConfig::Noise(c) => (c.image_size, c.channels),
+            DegradationConfig::SuperResolution(c) => (c.image_size, c.channels),
+            DegradationConfig::Snow(c) => (c.image_size, c.channels),
         }
     }
 
@@ -623,6 +632,8 @@ impl DegradationConfig {
             DegradationConfig::Decolor(c) => c.validate(),
             DegradationConfig::Animorph(c) => c.validate(),
             DegradationConfig::Noise(c) => c.validate(),
+            DegradationConfig::SuperResolution(c) => c.validate(),
+            DegradationConfig::Snow(c) => c.validate(),
         }
     }
 
@@ -636,6 +647,10 @@ impl DegradationConfig {
             DegradationConfig::Decolor(c) => Box::new(Decolor::new(c.clone())),
             DegradationConfig::Animorph(c) => Box::new(Animorph::new(c.clone())),
             DegradationConfig::Noise(c) => Box::new(Noise::new(c.clone())),
+            DegradationConfig::SuperResolution(c) => {
+                Box::new(crate::SuperResolution::new(c.clone()))
+            }
+            DegradationConfig::Snow(c) => Box::new(crate::Snow::new(c.clone())),
         })
     }
 

@@ -43,6 +43,8 @@ mod error;
 mod inpaint;
 mod presets;
 pub mod schedule;
+mod snow;
+mod superres;
 
 pub use blend::{Animorph, BetaSchedule, Noise, blend_schedule};
 pub use blur::Blur;
@@ -56,3 +58,11 @@ pub use draw::{CustomDraw, Draw, ImageShape, MaskOffset};
 pub use error::{ConfigError, DegradeError};
 pub use inpaint::{Inpaint, InpaintGeneration};
 pub use presets::{Preset, presets};
+pub use snow::{
+    FIXED_SNOW_SEED, Snow, SnowConfig, SnowDirection, SnowDraw, SnowLevel, SnowSchedule,
+    clipped_zoom, fixed_single_snow_fields, fixed_snow_pattern, torch_linspace_f32,
+};
+pub use superres::{
+    ResizeMode, ResolutionRoutine, SuperResolution, SuperResolutionConfig, blur3_reflect_matrix,
+    cubic_coefficients, resize_matrix,
+};

@@ -151,6 +151,10 @@ pub fn presets() -> Vec<Preset> {
             }),
         },
     ]
+    .into_iter()
+    .chain(crate::superres::presets())
+    .chain(crate::snow::presets())
+    .collect()
 }
 
 impl DegradationConfig {
