@@ -469,3 +469,60 @@ fn bad_inputs_are_errors_naming_the_value() {
         .to_string();
     assert!(e.contains("4 steps") && e.contains("T = 10"), "{e}");
 }
+
+#[test]
+fn single_snow_meets_the_contract() {
+    // The shared contract (tests/contract.rs) minus its output-severity scan, which the
+    // per-step direction re-draw of `single_snow` defeats; severity here is the snow mass.
+    let device = Device::flex();
+    let op = Snow::new(SnowConfig {
+        time_steps: 20,
+        snow_level: 2,
+        random_snow: true,
+        single_snow: true,
+        fix_brightness: true,
+        ..Default::default()
+    });
+    let shape = ImageShape::new(3, 24, 24);
+    let x0 = Tensor::<4>::random([3, 3, 24, 24], Distribution::Uniform(-1.0, 1.0), &device);
+    let draw_of = |seed| {
+        let mut rng = ChaCha8Rng::seed_from_u64(seed);
+        op.draw(3, shape, &device, &mut rng).unwrap()
+    };
+    let d = draw_of(4);
+    let levels = [20, 1, 10];
+    let y = op.degrade(x0.clone(), &levels, &d).unwrap();
+    assert_eq!(y.dims(), x0.dims());
+    let y = host(y);
+    assert_eq!(
+        host(op.degrade(x0.clone(), &[0; 3], &d).unwrap()),
+        host(x0.clone())
+    );
+    assert_eq!(
+        host(op.degrade(x0.clone(), &levels, &draw_of(4)).unwrap()),
+        y
+    );
+    assert_ne!(
+        host(op.degrade(x0.clone(), &levels, &draw_of(5)).unwrap()),
+        y
+    );
+    let per = y.len() / 3;
+    for (i, &s) in levels.iter().enumerate() {
+        let alone = host(
+            op.degrade(x0.clone().narrow(0, i, 1), &[s], &d.select(&[i]).unwrap())
+                .unwrap(),
+        );
+        assert_eq!(alone, &y[i * per..(i + 1) * per], "item {i}");
+    }
+    for b in 0..3 {
+        let mut last = 0.0;
+        for s in 0..=20 {
+            let m = op.snow_mass(&d, b, s).unwrap();
+            assert!(m >= last, "image {b} level {s}: {m} < {last}");
+            last = m;
+        }
+        assert!(last > 0.0);
+    }
+    let e = op.degrade(x0, &[0, 21, 0], &d).unwrap_err().to_string();
+    assert!(e.contains("level 21") && e.contains("T = 20"), "{e}");
+}
