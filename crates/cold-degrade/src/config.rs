@@ -456,7 +456,7 @@ impl BlurConfig {
             }
             BlurRoutine::Exponential | BlurRoutine::ExponentialReflect => {
                 let last = (self.blur_std * (self.time_steps as f64 - 1.0)).exp();
-                if !self.blur_std.is_finite() || !(last.is_finite() && last > 0.0) {
+                if !(self.blur_std.is_finite() && last.is_finite() && last > 0.0) {
                     return Err(ConfigError::invalid(
                         OP,
                         "blur_std",

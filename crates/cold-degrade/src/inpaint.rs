@@ -3,11 +3,13 @@
 //!
 //! Step `i` multiplies the image by the mask `m_i = 1 − exp(−|p − c|²/(2σ_i²))` (the original's
 //! max-normalised torchgeometry Gaussian on an `(S+1)²` grid minus its first row and column),
-//! so `D(x, s) = x ⊙ Π_{i<s} m_i`. The cumulative product is computed in f64 on the host and
-//! cached per (grid size, level). Random-centre masks are products on the `2H × 2W` grid
+//! so `D(x, s) = x ⊙ Π_{i<s} m_i`. The cumulative product is computed on the host (per-step
+//! masks in f64, accumulated with float32 rounding like the original) and cached per (grid
+//! size, level). Random-centre masks are products on the `2H × 2W` grid
 //! cropped per image at the drawn offset (a crop of a product is the product of the crops).
 
-use std::sync::Arc;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
 
 use burn::tensor::{Device, Tensor, TensorData};
 use rand::{Rng, RngExt};
@@ -18,11 +20,15 @@ use crate::degradation::{Blend, PartnerKind, check_levels, check_shape, quantize
 use crate::schedule::{fade_mask, mask_sigmas};
 use crate::{Degradation, DegradeError, Draw, ImageShape, MaskOffset};
 
+/// Every per-step mask of one grid size, `[T][gh·gw]` (f32).
+type StepMasks = Arc<Vec<Vec<f32>>>;
+
 /// Cumulative Gaussian masks `Π_{i<s} m_i` on grids of a given size.
 #[derive(Debug)]
 struct MaskChain {
     sigmas: Vec<f64>,
     cache: PrefixCache<(usize, usize)>,
+    steps: Mutex<HashMap<(usize, usize), StepMasks>>,
 }
 
 impl MaskChain {
@@ -30,16 +36,46 @@ impl MaskChain {
         Self {
             sigmas,
             cache: PrefixCache::new(),
+            steps: Mutex::new(HashMap::new()),
         }
+    }
+
+    /// Every per-step mask `m_i` on the `gh × gw` grid, rounded to f32 (as the original's
+    /// float32 masks).
+    fn step_masks(&self, gh: usize, gw: usize) -> StepMasks {
+        let mut map = self.steps.lock().unwrap_or_else(|e| e.into_inner());
+        map.entry((gh, gw))
+            .or_insert_with(|| {
+                Arc::new(
+                    self.sigmas
+                        .iter()
+                        .map(|&sigma| {
+                            fade_mask(gh + 1, gw + 1, sigma)
+                                .into_iter()
+                                .map(|v| v as f32)
+                                .collect()
+                        })
+                        .collect(),
+                )
+            })
+            .clone()
     }
 
     /// Cumulative masks of `levels` on the `gh × gw` grid (built from a `(gh+1) × (gw+1)`
     /// Gaussian).
     fn cumulative(&self, gh: usize, gw: usize, levels: &[usize]) -> Vec<Arc<Vec<f32>>> {
         let identity = || vec![1.0; gh * gw];
+        // The mask values are computed in f64 and rounded to f32, and the running product is
+        // rounded to f32 after every step, as the original's float32 `kers * kernel` does (the
+        // product of two f32 values is exact in f64, so this is float32 multiplication).
+        // Rounding only once would move mask values a few ulps below 1 where the original has
+        // exactly 1.0, and --discrete's 8-bit truncation of clean pixels would then flip.
         let step = |i: usize, prev: &[f64]| -> Vec<f64> {
             let m = fade_mask(gh + 1, gw + 1, self.sigmas[i]);
-            prev.iter().zip(&m).map(|(a, b)| a * b).collect()
+            prev.iter()
+                .zip(&m)
+                .map(|(&a, &b)| (a * (b as f32) as f64) as f32 as f64)
+                .collect()
         };
         self.cache.levels(&(gh, gw), levels, &identity, &step)
     }
@@ -212,18 +248,54 @@ impl Degradation for Inpaint {
         Ok(x0 * masks)
     }
 
+    /// With `discrete`, the masks are applied one step at a time (`x ← m_i ⊙ x`, `O(s)`
+    /// element-wise products like the original's `q_sample`) before the 8-bit quantisation:
+    /// the truncation is sensitive to the last bit, and the closed form `x ⊙ Π m_i` flips up to
+    /// 0.17 % of the quantised values of the golden vectors where the step-wise product flips
+    /// none. Without `discrete` this is [`Degradation::degrade`].
     fn training_input(
         &self,
         x0: Tensor<4>,
         levels: &[usize],
         draw: &Draw,
     ) -> Result<Tensor<4>, DegradeError> {
-        let y = self.degrade(x0, levels, draw)?;
-        Ok(if self.cfg.discrete {
-            quantize_8bit(y)
-        } else {
-            y
-        })
+        if !self.cfg.discrete {
+            return self.degrade(x0, levels, draw);
+        }
+        let dims = x0.dims();
+        check_shape("inpaint", dims, self.cfg.image_size, self.cfg.channels)?;
+        check_levels("inpaint", self.cfg.time_steps, levels, dims[0])?;
+        draw.check_batch(dims[0])?;
+        let [n, _, h, w] = dims;
+        let device = x0.device();
+        // validates the draw against the routine and the size
+        self.masks(dims, &vec![0; n], draw, &device)?;
+        let offsets: Vec<Option<MaskOffset>> = match draw {
+            Draw::MaskOffsets(o) => o.iter().copied().map(Some).collect(),
+            _ => vec![None; n],
+        };
+        let steps = match offsets.first() {
+            Some(Some(_)) => self.chain.step_masks(2 * h, 2 * w),
+            _ => self.chain.step_masks(h, w),
+        };
+        let max_level = levels.iter().copied().max().unwrap_or(0);
+        let mut x = x0;
+        for (i, step) in steps.iter().enumerate().take(max_level) {
+            let mut data = Vec::with_capacity(n * h * w);
+            for (&s, o) in levels.iter().zip(&offsets) {
+                if s <= i {
+                    data.extend(std::iter::repeat_n(1.0f32, h * w));
+                } else {
+                    match o {
+                        Some(o) => data.extend(crop(step, 2 * w, *o, h, w)),
+                        None => data.extend_from_slice(step),
+                    }
+                }
+            }
+            let m = Tensor::<4>::from_data(TensorData::new(data, [n, 1, h, w]), &device);
+            x = m * x;
+        }
+        Ok(quantize_8bit(x))
     }
 }
 

@@ -340,14 +340,10 @@ mod tests {
             c * c
         };
         let mut prod = 1.0f64;
-        for t in 0..t_max {
+        for (t, &got) in f32s.iter().enumerate() {
             let beta = (1.0 - f(t as f64 + 1.0) / f(t as f64)).clamp(0.0, 0.999);
             prod *= 1.0 - beta;
-            assert!(
-                (f32s[t] as f64 - prod).abs() < 2e-6,
-                "t={t}: {} vs {prod}",
-                f32s[t]
-            );
+            assert!((got as f64 - prod).abs() < 2e-6, "t={t}: {got} vs {prod}");
         }
         assert!(f32s.windows(2).all(|w| w[1] <= w[0]));
     }
