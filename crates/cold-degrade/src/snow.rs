@@ -30,7 +30,7 @@ use std::any::Any;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
-use burn::tensor::{Bool, Device, Tensor, TensorData};
+use burn::tensor::{Bool, Device, Int, Tensor, TensorData};
 use rand::{Rng, RngExt};
 use rand_distr::{Distribution, StandardNormal};
 use serde::{Deserialize, Serialize};
@@ -983,33 +983,44 @@ impl Degradation for Snow {
             return Ok(x0);
         }
 
-        // Host: one layer per distinct (field, step, direction).
-        let mut layers: Vec<f32> = vec![0.0; n * s * s];
-        let mut done: Vec<(*const SnowField, usize, SnowDirection, usize)> = Vec::new();
+        // Host: one layer per distinct (field, step, direction), a zero layer for level 0;
+        // only the distinct layers are uploaded (a batch sharing one pattern and one level
+        // uploads a single S×S layer, broadcast over the batch).
+        type Key = Option<(*const SnowField, usize, SnowDirection)>;
+        let mut keys: Vec<Key> = Vec::new();
+        let mut unique: Vec<f32> = Vec::new();
+        let mut index: Vec<i64> = Vec::with_capacity(n);
         for (b, &level) in levels.iter().enumerate() {
-            if level == 0 {
-                continue;
-            }
-            let item = &snow.items[b];
-            let step = level - 1;
-            let dir = snow.direction(b, step).expect("checked");
-            let key = Arc::as_ptr(&item.field);
-            let dst = b * s * s..(b + 1) * s * s;
-            if let Some(&(_, _, _, from)) = done
-                .iter()
-                .find(|(f, st, d, _)| *f == key && *st == step && *d == dir)
-            {
-                layers.copy_within(from * s * s..(from + 1) * s * s, dst.start);
-            } else {
-                let base = item.field.base(s, self.level.zoom);
-                layers[dst].copy_from_slice(&self.compute_layer(&base, s, step, dir));
-                done.push((key, step, dir, b));
-            }
+            let key = (level > 0).then(|| {
+                let step = level - 1;
+                let dir = snow.direction(b, step).expect("checked");
+                (Arc::as_ptr(&snow.items[b].field), step, dir)
+            });
+            let pos = match keys.iter().position(|k| *k == key) {
+                Some(p) => p,
+                None => {
+                    match key {
+                        None => unique.extend(std::iter::repeat_n(0.0, s * s)),
+                        Some((_, step, dir)) => {
+                            let base = snow.items[b].field.base(s, self.level.zoom);
+                            unique.extend(self.compute_layer(&base, s, step, dir));
+                        }
+                    }
+                    keys.push(key);
+                    keys.len() - 1
+                }
+            };
+            index.push(pos as i64);
         }
 
         // Device: the original's float32 operation order.
         let device = x0.device();
-        let layer = Tensor::<4>::from_data(TensorData::new(layers, [n, 1, s, s]), &device);
+        let u = keys.len();
+        let mut layer = Tensor::<4>::from_data(TensorData::new(unique, [u, 1, s, s]), &device);
+        if u > 1 {
+            let index = Tensor::<1, Int>::from_data(TensorData::new(index, [n]), &device);
+            layer = layer.select(0, index);
+        }
         let rot = layer.clone().flip([2, 3]);
         let og_r = x0.clone().add_scalar(1.0).div_scalar(2.0);
         let img = if self.cfg.fix_brightness {

@@ -18,7 +18,7 @@
 
 use std::sync::Arc;
 
-use burn::tensor::{Device, Tensor, TensorData};
+use burn::tensor::{Device, Int, Tensor, TensorData};
 use rand::Rng;
 use serde::{Deserialize, Serialize};
 
@@ -596,14 +596,27 @@ impl Degradation for SuperResolution {
         }
         let n = x0.dims()[2];
         let device = x0.device();
-        let uniform = levels.iter().all(|&l| l == levels[0]);
-        let used: Vec<usize> = if uniform {
-            vec![levels[0]]
-        } else {
-            levels.to_vec()
-        };
-        let a = self.stack(n, &used, false, &device);
-        let at = self.stack(n, &used, true, &device);
+        // Upload each distinct level's matrix once (at most T + 1), then gather per item; one
+        // shared level broadcasts a single [1, 1, n, n] matrix over the batch.
+        let mut used: Vec<usize> = Vec::new();
+        let index: Vec<i64> = levels
+            .iter()
+            .map(|l| match used.iter().position(|u| u == l) {
+                Some(p) => p as i64,
+                None => {
+                    used.push(*l);
+                    (used.len() - 1) as i64
+                }
+            })
+            .collect();
+        let mut a = self.stack(n, &used, false, &device);
+        let mut at = self.stack(n, &used, true, &device);
+        if used.len() > 1 {
+            let index =
+                Tensor::<1, Int>::from_data(TensorData::new(index, [levels.len()]), &device);
+            a = a.select(0, index.clone());
+            at = at.select(0, index);
+        }
         Ok(a.matmul(x0).matmul(at))
     }
 }
