@@ -3,7 +3,9 @@
 //! The image degradations of Cold Diffusion (Bansal et al., "Inverting Arbitrary Image
 //! Transforms Without Noise"), exact to the original PyTorch code: Gaussian blur (every
 //! routine, circular and reflect padding, `--discrete`), Gaussian-mask inpainting (centred,
-//! random centre, constant; restoration and the constant-colour generation variant), desaturation,
+//! random centre, constant; restoration and the constant-colour generation variant),
+//! super-resolution / pixelation (every `resolution_routine`, PyTorch-exact resampling weights),
+//! ImageNet-C snow (levels 1–4, `fix_brightness`, `random_snow`, `single_snow`), desaturation,
 //! animorphosis and the Gaussian-noise "hot" baseline.
 //!
 //! - [`Degradation`]: one object-safe trait; `D(x0, s)` with one level per batch item, levels
