@@ -12,21 +12,32 @@
 //!   seeded RNG.
 //! - Output: image grids with labelled columns (PNG) and trajectory animations (GIF).
 //!
+//! Blur generation in a few lines (a closure stands in for the trained U-Net):
+//!
 //! ```
-//! use burn::tensor::{Device, Tensor};
+//! use burn::tensor::{Device, Distribution, Tensor};
 //! use cold_degrade::DegradationConfig;
-//! use cold_sample::{prior, Method, Sampler};
+//! use cold_sample::{prior, ChannelMeanPrior, GmmConfig, Method, Record, Sampler};
 //! use rand::SeedableRng;
 //!
 //! let device = Device::flex();
+//! // The paper generates with `blur-gen-celeba` (T = 300, 128×128); MNIST blur keeps this short.
 //! let op = DegradationConfig::preset("blur-mnist").unwrap().build().unwrap();
+//! // Fit the prior to the channel means of a data set (here: random images).
+//! let data = Tensor::<4>::random([64, 1, 32, 32], Distribution::Uniform(-1.0, 1.0), &device);
+//! let means = prior::channel_means(&data);
+//! let (prior, _report) = ChannelMeanPrior::fit(&means, 1, &GmmConfig::new(1)).unwrap();
+//! let prior = prior.with_noise(0.002).unwrap(); // the paper's "broken symmetry"
+//!
 //! let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(0);
-//! // A constant grey start, restored by a stand-in network that sharpens nothing.
-//! let start = prior::constant_colour(2, cold_degrade::ImageShape::new(1, 32, 32), &mut rng, &device);
-//! let start = prior::GenerationStart { draw: cold_degrade::Draw::empty(2), ..start };
-//! let identity = |x: Tensor<4>, _t: &[usize]| x;
-//! let out = Sampler::new(op.as_ref(), Method::Algorithm2).generate(&identity, start).unwrap();
-//! assert_eq!(out.x0.dims(), [2, 1, 32, 32]);
+//! let start = prior.sample(4, 32, 32, &mut rng, &device);
+//! let restorer = |x: Tensor<4>, _t: &[usize]| x * 1.01; // R(x_s, s − 1) ≈ x0
+//! let out = Sampler::new(op.as_ref(), Method::Algorithm2)
+//!     .record(Record::All)
+//!     .generate(&restorer, start)
+//!     .unwrap();
+//! assert_eq!(out.x0.dims(), [4, 1, 32, 32]);
+//! assert_eq!(out.trajectory.unwrap().states().len(), 21); // x_20, ..., x_1, x_0
 //! ```
 
 mod error;

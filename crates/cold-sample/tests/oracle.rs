@@ -23,6 +23,8 @@ fn shrink(config: &DegradationConfig) -> DegradationConfig {
         DegradationConfig::Decolor(b) => b.image_size = b.image_size.map(|s| s.min(SMALL)),
         DegradationConfig::Animorph(b) => b.image_size = b.image_size.map(|s| s.min(SMALL)),
         DegradationConfig::Noise(b) => b.image_size = b.image_size.map(|s| s.min(SMALL)),
+        DegradationConfig::SuperResolution(b) => b.image_size = b.image_size.map(|s| s.min(SMALL)),
+        DegradationConfig::Snow(b) => b.image_size = b.image_size.map(|s| s.min(SMALL)),
         // Operators whose configs cannot be shrunk here run at their own size.
         #[allow(unreachable_patterns)]
         _ => {}
@@ -86,11 +88,12 @@ fn oracle_algorithms_recover_x0_for_every_preset_and_start_level() {
     let device = Device::flex();
     let all = cases();
     assert!(
-        all.len() >= 12,
+        all.len() >= 17,
         "expected every preset of the paper, got {}",
         all.len()
     );
     for case in all {
+        let started = std::time::Instant::now();
         let op = case.op.as_ref();
         let t = op.steps();
         let mut rng = ChaCha8Rng::seed_from_u64(42);
@@ -145,6 +148,12 @@ fn oracle_algorithms_recover_x0_for_every_preset_and_start_level() {
             max_abs_diff(&out.x0, &x0) <= 1e-5,
             "{}: uniform start",
             case.name
+        );
+        eprintln!(
+            "{} (T = {t}, {:?}): {:.2?}",
+            case.name,
+            case.shape,
+            started.elapsed()
         );
     }
 }
