@@ -59,7 +59,7 @@ fn bench_loader(c: &mut Criterion) {
     let labels = dir.join("train-labels-idx1-ubyte.gz");
     let mut group = c.benchmark_group("mnist-load");
     group.sample_size(10);
-    group.bench_function("mnist-load/train-decompress/host", |b| {
+    group.bench_function("train-decompress/host", |b| {
         b.iter(|| {
             black_box((
                 read_idx_bytes(&images).unwrap(),
@@ -69,7 +69,7 @@ fn bench_loader(c: &mut Criterion) {
     });
     let raw_images = read_idx_bytes(&images).unwrap();
     let raw_labels = read_idx_bytes(&labels).unwrap();
-    group.bench_function("mnist-load/train-parse/host", |b| {
+    group.bench_function("train-parse/host", |b| {
         b.iter_batched(
             || (raw_images.clone(), raw_labels.clone()),
             |(im, lb)| {

@@ -23,8 +23,8 @@
 //! Dropping the stream stops and joins the workers.
 
 use std::path::PathBuf;
-use std::sync::Arc;
 use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
+use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 
 use burn::tensor::{Device, Tensor, TensorData};
@@ -154,6 +154,8 @@ struct Core<D> {
     output: ImageShape,
     batches_per_epoch: u64,
     table: [f32; 256],
+    /// Permutation of the last epoch [`Loader::host_batch`] touched (streams keep their own).
+    perm_cache: Mutex<Option<(u64, Arc<Vec<u32>>)>>,
 }
 
 impl<D: ImageDataset> Core<D> {
@@ -332,6 +334,7 @@ impl<D: ImageDataset + 'static> Loader<D> {
                 output,
                 batches_per_epoch,
                 table: signed_unit_table(),
+                perm_cache: Mutex::new(None),
             }),
         })
     }
@@ -359,7 +362,17 @@ impl<D: ImageDataset + 'static> Loader<D> {
     /// Batch `k` of the stream, prepared on this thread (the same data any stream yields as
     /// its batch `k`).
     pub fn host_batch(&self, k: u64) -> HostBatch {
-        self.core.host_batch(k, &mut None)
+        let mut cache = self
+            .core
+            .perm_cache
+            .lock()
+            .map(|c| c.clone())
+            .unwrap_or(None);
+        let batch = self.core.host_batch(k, &mut cache);
+        if let Ok(mut c) = self.core.perm_cache.lock() {
+            *c = cache;
+        }
+        batch
     }
 
     /// An endless stream from batch 0 (epochs follow each other, reshuffled).
