@@ -182,7 +182,8 @@ fn every_routine_matches_pytorch_interpolate() {
 #[test]
 fn resampling_weights_are_pytorchs() {
     let fx = Fixture::open("superres/torch_ref.safetensors");
-    let cases: [(ResizeMode, &str, &[(usize, usize)]); 4] = [
+    type Sizes = &'static [(usize, usize)];
+    let cases: [(ResizeMode, &str, Sizes); 4] = [
         (
             ResizeMode::Bicubic,
             "bicubic",
