@@ -386,11 +386,9 @@ impl Checkpoint {
             .map_err(|e| TrainError::checkpoint(path, format!("not a safetensors file ({e})")))?;
 
         let plain = device.clone().inner();
-        let (model, ema) = {
-            // Building a network draws its (discarded) initial weights from the backend RNG.
-            let _rng = crate::backend_rng_lock();
-            (config.network.init(device), config.network.init(&plain))
-        };
+        // Building a network draws its (discarded) initial weights from the backend RNG, under
+        // the lock `init` takes.
+        let (model, ema) = (config.network.init(device), config.network.init(&plain));
         let (model, _) = model.load_safetensors_bytes(sub_file(&st, "model.", path)?, path)?;
         let (ema, _) = ema.load_safetensors_bytes(sub_file(&st, "ema.", path)?, path)?;
         let ema = ema.valid();
@@ -466,10 +464,7 @@ pub fn load_ema_net(
     let path = path.as_ref();
     let info = CheckpointInfo::read(path)?;
     let device = device.clone().inner();
-    let net = {
-        let _rng = crate::backend_rng_lock();
-        info.config.network.init(&device)
-    };
+    let net = info.config.network.init(&device);
     let (net, _) = net.load_file(path, cold_unet::CheckpointEntry::Ema)?;
     Ok((net.valid(), info.config))
 }

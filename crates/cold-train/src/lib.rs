@@ -67,14 +67,6 @@ pub use presets::TrainPreset;
 pub use progress::{LogLine, read_log};
 pub use trainer::{RunPaths, StepReport, Trainer};
 
-/// Held while seeding a backend's RNG and using it (network initialisation, forward passes
-/// with dropout). Burn seeds some backends' RNG process-wide (flex), so without it two trainers
-/// in one process (tests, hyper-parameter sweeps) would interleave their draws and lose
-/// reproducibility.
-static BACKEND_RNG: std::sync::Mutex<()> = std::sync::Mutex::new(());
-
-pub(crate) fn backend_rng_lock() -> std::sync::MutexGuard<'static, ()> {
-    BACKEND_RNG
-        .lock()
-        .unwrap_or_else(|poisoned| poisoned.into_inner())
-}
+/// Held while seeding a backend's RNG and using it (forward passes with dropout): the one lock
+/// of `cold-unet`, which its network initialisation takes too.
+pub(crate) use cold_unet::backend_rng_lock;

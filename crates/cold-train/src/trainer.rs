@@ -290,11 +290,7 @@ impl Trainer {
         std::fs::create_dir_all(&paths.root).map_err(|e| TrainError::io(&paths.root, e))?;
         write_atomic(&paths.config(), config.to_json().as_bytes())?;
 
-        let model = {
-            let _rng = backend_rng_lock();
-            devices[0].seed(config.seed);
-            config.network.init(&devices[0])
-        };
+        let model = config.network.init_seeded(&devices[0], config.seed);
         let ema = Ema::new(config.ema.clone(), &model);
         let optim = adam(&config);
         let rng = run_rng(config.seed);

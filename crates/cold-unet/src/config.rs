@@ -10,10 +10,28 @@ use burn::tensor::Device;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use serde_json::{Map, Value};
 
+use burn::module::{Module, ModuleVisitor, Param};
+use burn::tensor::Tensor;
+
 use crate::error::{ConfigError, UnetError};
 use crate::net::RestorationNet;
 use crate::resunet::ResUnet;
 use crate::unet::Unet;
+
+/// Serialises use of Burn's backend RNG within this process.
+///
+/// Burn seeds some backends' RNG process-wide (Flex keeps one global generator), so two
+/// threads that each seed it and then draw (network initialisation, dropout in a training
+/// forward pass) interleave their draws unless both hold this lock from the seed to the last
+/// draw. [`NetConfig::init`] and [`NetConfig::init_seeded`] take it; so does `cold-train`
+/// around its seeded forward passes. The lock is not re-entrant: do not call `init` while
+/// holding it.
+pub fn backend_rng_lock() -> std::sync::MutexGuard<'static, ()> {
+    static BACKEND_RNG: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    BACKEND_RNG
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+}
 
 /// Configuration of the ConvNeXt U-Net ([`Unet`]), with the arguments of the original
 /// `Unet(dim, out_dim=None, dim_mults=(1, 2, 4, 8), channels=3, with_time_emb=True,
@@ -510,15 +528,43 @@ impl NetConfig {
         }
     }
 
-    /// Builds the network on `device`.
+    /// Builds the network on `device`, drawing its random initial weights from the backend's
+    /// RNG right away (under [`backend_rng_lock`]), not lazily at first use.
     ///
     /// # Panics
     /// If [`validate`](Self::validate) fails, with its message.
     pub fn init(&self, device: &Device) -> RestorationNet {
-        match self {
+        let _rng = backend_rng_lock();
+        self.init_materialized(device)
+    }
+
+    /// Like [`init`](Self::init), but seeds the backend's RNG with `seed` first: the same seed
+    /// gives the same weights on a backend, whatever other threads of the process do with
+    /// Burn's RNG (as long as they draw under [`backend_rng_lock`]).
+    ///
+    /// # Panics
+    /// If [`validate`](Self::validate) fails, with its message.
+    pub fn init_seeded(&self, device: &Device, seed: u64) -> RestorationNet {
+        let _rng = backend_rng_lock();
+        device.seed(seed);
+        self.init_materialized(device)
+    }
+
+    /// Builds the modules and forces Burn's lazy parameters to initialise now, so that every
+    /// draw from the backend RNG happens while the caller holds the lock.
+    fn init_materialized(&self, device: &Device) -> RestorationNet {
+        struct Materialize;
+        impl ModuleVisitor for Materialize {
+            fn visit_float<const D: usize>(&mut self, param: &Param<Tensor<D>>) {
+                let _ = param.val();
+            }
+        }
+        let net = match self {
             Self::Unet(c) => RestorationNet::Unet(c.init(device)),
             Self::ResUnet(c) => RestorationNet::ResUnet(c.init(device)),
-        }
+        };
+        net.visit(&mut Materialize);
+        net
     }
 
     /// Input image channels.

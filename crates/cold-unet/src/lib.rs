@@ -38,7 +38,9 @@ mod resunet;
 mod unet;
 pub mod weights;
 
-pub use config::{NetConfig, NetPreset, ParsedNetConfig, ResUnetConfig, UnetConfig};
+pub use config::{
+    NetConfig, NetPreset, ParsedNetConfig, ResUnetConfig, UnetConfig, backend_rng_lock,
+};
 pub use error::{CheckpointEntry, ConfigError, InputError, ShapeMismatch, UnetError};
 pub use net::RestorationNet;
 pub use resunet::{ResDown, ResMid, ResUnet, ResUp, TimeDense};
