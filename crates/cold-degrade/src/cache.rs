@@ -17,7 +17,7 @@ pub(crate) struct Prefixes {
 impl Prefixes {
     fn new(identity: Vec<f64>) -> Self {
         Self {
-            levels: vec![Arc::new(identity.iter().map(|&v| v as f32).collect())],
+            levels: vec![Arc::new(to_f32(&identity))],
             running: identity,
         }
     }
@@ -26,11 +26,25 @@ impl Prefixes {
         while self.levels.len() <= level {
             let s = self.levels.len() - 1;
             self.running = step(s, &self.running);
-            self.levels
-                .push(Arc::new(self.running.iter().map(|&v| v as f32).collect()));
+            self.levels.push(Arc::new(to_f32(&self.running)));
         }
         self.levels[level].clone()
     }
+}
+
+/// Round to f32, flushing values below the smallest normal f32 (about 1.2e-38) to zero.
+///
+/// Gaussian tails and long mask products reach the subnormal range (the original's own float32
+/// Special_6 kernels hold 4.2e-45); their contributions are far below an f32 ulp of any output,
+/// but subnormal operands make CPU matrix products many times slower.
+pub(crate) fn to_f32(values: &[f64]) -> Vec<f32> {
+    values
+        .iter()
+        .map(|&v| {
+            let f = v as f32;
+            if f.abs() < f32::MIN_POSITIVE { 0.0 } else { f }
+        })
+        .collect()
 }
 
 /// Prefix caches keyed by size (or any key), shared behind a mutex so an operator stays
@@ -61,5 +75,32 @@ impl<K: Hash + Eq + Clone> PrefixCache<K> {
             .entry(key.clone())
             .or_insert_with(|| Prefixes::new(identity()));
         levels.iter().map(|&l| entry.get(l, step)).collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn subnormals_are_flushed_and_normals_kept() {
+        let v = to_f32(&[1.0, -0.25, 4.2e-45, -1e-39, 1.2e-38, 0.0]);
+        assert_eq!(v, vec![1.0, -0.25, 0.0, 0.0, 1.2e-38, 0.0]);
+    }
+
+    #[test]
+    fn prefixes_extend_lazily_and_in_any_order() {
+        let cache = PrefixCache::<usize>::new();
+        let identity = || vec![1.0, 2.0];
+        let step = |i: usize, prev: &[f64]| prev.iter().map(|v| v * (i + 2) as f64).collect();
+        // level 3 = [1, 2]·2·3·4
+        let l = cache.levels(&7, &[3, 0, 1], &identity, &step);
+        assert_eq!(*l[0], vec![24.0, 48.0]);
+        assert_eq!(*l[1], vec![1.0, 2.0]);
+        assert_eq!(*l[2], vec![2.0, 4.0]);
+        assert_eq!(
+            *cache.levels(&7, &[2], &identity, &step)[0],
+            vec![6.0, 12.0]
+        );
     }
 }
