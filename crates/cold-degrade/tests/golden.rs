@@ -225,7 +225,10 @@ fn blur_generation_preset_matches_the_original_including_discrete() {
             atol("blur.gen128", "q_sample"),
             flip_fraction("blur.gen128", "q_sample"),
         );
-        eprintln!("gen128 q_sample level {s}: {flips} one-level flips of {}", got.len());
+        eprintln!(
+            "gen128 q_sample level {s}: {flips} one-level flips of {}",
+            got.len()
+        );
     }
 }
 
