@@ -72,6 +72,15 @@ def main():
     if not what:
         return
 
+    def report(name, fn, warmup, reps):
+        before = loadavg()
+        r = R.timed(fn, warmup, reps)
+        rec = dict(config=args.config, what=name, median_ms=r["median_ms"], all_ms=r["all_ms"],
+                   calls_per_rep=r["calls_per_rep"], foreign_cpu_max=r["foreign_cpu_max"],
+                   loadavg_before=before, loadavg_after=loadavg(), threads=args.threads,
+                   torch=torch.__version__, time=time.strftime("%Y-%m-%dT%H:%M:%S"))
+        print(json.dumps(rec), flush=True)
+
     if "sample128" in what:
         # Algorithm 2 for blur generation at 128x128 (our `blur-gen-celeba`: T = 300 circular
         # blurs, k 27, sigma_i = exp(0.01 i)), 4 images, with our `unet-cifar-small` network
@@ -99,15 +108,6 @@ def main():
     model, blur = R.build(cfg)
     x = R.fake_images(args.batch, cfg["channels"], cfg["size"], gen)
     opt = torch.optim.Adam(model.parameters(), lr=2e-5)
-
-    def report(name, fn, warmup, reps):
-        before = loadavg()
-        r = R.timed(fn, warmup, reps)
-        rec = dict(config=args.config, what=name, median_ms=r["median_ms"], all_ms=r["all_ms"],
-                   calls_per_rep=r["calls_per_rep"], foreign_cpu_max=r["foreign_cpu_max"],
-                   loadavg_before=before, loadavg_after=loadavg(), threads=args.threads,
-                   torch=torch.__version__, time=time.strftime("%Y-%m-%dT%H:%M:%S"))
-        print(json.dumps(rec), flush=True)
 
     for w in what:
         if w == "train":
