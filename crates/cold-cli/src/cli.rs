@@ -142,7 +142,7 @@ pub struct SampleArgs {
     #[arg(long, value_name = "σ", allow_negative_numbers = true)]
     pub noise: Option<f64>,
     /// Output directory.
-    #[arg(long, value_name = "DIR")]
+    #[arg(long, value_name = "DIR", default_value = "runs/sample")]
     pub out: PathBuf,
     /// Also write the sampling trajectory as an animated GIF.
     #[arg(long)]
@@ -214,7 +214,7 @@ pub struct RestoreArgs {
     #[arg(long, default_value_t = 0, value_name = "S")]
     pub seed: u64,
     /// Output directory for the PNGs.
-    #[arg(long, value_name = "DIR")]
+    #[arg(long, value_name = "DIR", default_value = "runs/restore")]
     pub out: PathBuf,
     /// Also write the result as tensor `x0_hat` (NCHW f32 in [-1, 1]) to this safetensors file.
     #[arg(long, value_name = "FILE")]
@@ -251,7 +251,7 @@ pub struct DegradeArgs {
     #[arg(long, value_name = "LEVELS", default_value = "0,T")]
     pub levels: String,
     /// Output directory for the PNGs.
-    #[arg(long, value_name = "DIR")]
+    #[arg(long, value_name = "DIR", default_value = "runs/degrade")]
     pub out: PathBuf,
     /// Also write every level as tensor `level_<s>` (NCHW f32) to this safetensors file.
     #[arg(long, value_name = "FILE")]

@@ -415,3 +415,42 @@ fn bad_inputs_are_one_line_errors() {
         &["--input"],
     );
 }
+
+/// Without `--out`, the PNGs go to `runs/degrade/` of the working directory; the tensors go
+/// where `--save-tensors` says, one `level_<s>` per level (with `T` spelled out).
+#[test]
+fn default_output_directory_and_tensor_names() {
+    let dir = tmp();
+    let d = dir.path();
+    write_tensors(
+        &d.join("x.safetensors"),
+        &[("x0", vec![2, 1, 32, 32], vec![0.25; 2 * 32 * 32])],
+    );
+    let text = ok(&run_in(
+        d,
+        &[
+            "degrade",
+            "--preset",
+            "blur-mnist",
+            "--input",
+            "x.safetensors",
+            "--levels",
+            "0,5,T",
+            "--save-tensors",
+            "y.safetensors",
+        ],
+    ));
+    assert!(text.contains("runs/degrade"), "{text}");
+    assert!(d.join("runs/degrade/levels.png").is_file());
+    assert_eq!(
+        tensor_names(&d.join("y.safetensors")),
+        vec!["level_0", "level_20", "level_5"]
+    );
+    // A constant image stays constant under blur (the kernel sums to one; the padding is
+    // reflect or circular), at every level.
+    for name in ["level_0", "level_5", "level_20"] {
+        let (shape, v) = read_tensor(&d.join("y.safetensors"), name);
+        assert_eq!(shape, vec![2, 1, 32, 32]);
+        assert!(max_abs_diff(&v, &vec![0.25; v.len()]) < 1e-5, "{name}");
+    }
+}

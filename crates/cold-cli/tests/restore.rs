@@ -468,3 +468,59 @@ fn our_checkpoint_bad_inputs_are_one_line_errors() {
         &["cuda:x"],
     );
 }
+
+/// The command of the design's contract, exactly: no `--out`, so the PNGs go to the default
+/// `runs/restore/` of the working directory, and `x0_hat` equals the original network's output.
+#[test]
+fn documented_pt_command_without_out_dir_reproduces_the_original_output() {
+    let dir = tmp();
+    let d = dir.path();
+    let io = fixture("cold-unet", "networks_io.safetensors");
+    let (x_shape, x) = read_tensor(&io, "unet_small.x");
+    let (_, t) = read_tensor(&io, "unet_small.t");
+    let (_, y) = read_tensor(&io, "unet_small.y");
+    let per: usize = x_shape[1..].iter().product();
+    let mut shape = x_shape.clone();
+    shape[0] = 1;
+    write_tensors(
+        &d.join("x.safetensors"),
+        &[("x0", shape, x[..per].to_vec())],
+    );
+    std::fs::write(d.join("unet.json"), UNET_SMALL).unwrap();
+    let level = (t[0] as usize + 1).to_string();
+    let pt = fixture("cold-unet", "unet_small.pt");
+    let o = run_in(
+        d,
+        &[
+            "restore",
+            "--checkpoint",
+            s(&pt),
+            "--unet-config",
+            "unet.json",
+            "--sampler",
+            "direct",
+            "--input",
+            "x.safetensors",
+            "--level",
+            &level,
+            "--save-tensors",
+            "out.safetensors",
+        ],
+    );
+    ok(&o);
+    let (out_shape, ours) = read_tensor(&d.join("out.safetensors"), "x0_hat");
+    assert_eq!(out_shape[1..], x_shape[1..]);
+    let diff = max_abs_diff(&ours, &y[..per]);
+    assert!(diff <= 2e-6, "max |cli - original| = {diff:e}");
+    // Unknown fields of the JSON (the manifest's `seed`, `n_params`) are warnings naming them.
+    let err = stderr(&o);
+    for field in ["seed", "n_params"] {
+        assert!(
+            err.lines()
+                .any(|l| l.starts_with("warning:") && l.contains("unet.json") && l.contains(field)),
+            "{field}: {err}"
+        );
+    }
+    assert!(d.join("runs/restore/x_restored.png").is_file());
+    assert!(d.join("runs/restore/restore.png").is_file());
+}

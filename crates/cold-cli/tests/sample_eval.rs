@@ -289,4 +289,52 @@ fn eval_bad_inputs_are_one_line_errors() {
         &run_in(d, &["eval", "--checkpoint", "gone", "--data", "mnist"]),
         &["gone"],
     );
+    // Original weights hold no training configuration (operator, image size): named.
+    let pt = common::fixture("cold-unet", "unet_small.pt");
+    fails_with(
+        &run_in(d, &["eval", "--checkpoint", s(&pt), "--data", "mnist"]),
+        &["unet_small.pt", "cold restore"],
+    );
+    // Wrong device.
+    fails_with(
+        &run_in(
+            d,
+            &[
+                "eval",
+                "--checkpoint",
+                c,
+                "--data",
+                "mnist",
+                "--device",
+                "tpu",
+            ],
+        ),
+        &["tpu"],
+    );
+}
+
+/// Without `--out`, samples go to `runs/sample/` of the working directory.
+#[test]
+fn sample_default_output_directory() {
+    let dir = tmp();
+    let d = dir.path();
+    let ckpt = tiny_checkpoint();
+    let text = ok(&run_in(
+        d,
+        &[
+            "sample",
+            "--checkpoint",
+            s(&ckpt),
+            "--n",
+            "2",
+            "--sampler",
+            "direct",
+            "--data",
+            "mnist",
+            "--prior-images",
+            "20",
+        ],
+    ));
+    assert!(text.contains("runs/sample"), "{text}");
+    assert!(d.join("runs/sample/samples.png").is_file());
 }

@@ -83,6 +83,28 @@ fn trains_from_a_config_file_and_resumes() {
         ),
         &["batch_size"],
     );
+    // A configuration of another network architecture cannot resume this checkpoint.
+    let mut other = serde_json::to_value(&expected).unwrap();
+    other["network"] = serde_json::json!({
+        "arch": "resunet", "ch": 32, "out_ch": 1, "ch_mult": [1, 2], "num_res_blocks": 1,
+        "attn_resolutions": [], "dropout": 0.0, "resolution": 16, "in_channels": 1
+    });
+    std::fs::write(d.join("other.json"), other.to_string()).unwrap();
+    fails_with(
+        &run_in(
+            d,
+            &[
+                "train",
+                "--resume",
+                "run",
+                "--config",
+                "other.json",
+                "--steps",
+                "6",
+            ],
+        ),
+        &["network", "cannot change"],
+    );
 }
 
 #[test]

@@ -22,7 +22,7 @@ use crate::io::{ensure_dir, report, save_grid};
 /// The training preset the demo runs (small ConvNeXt U-Net, the paper's MNIST blur).
 pub const PRESET: &str = "mnist-deblur-small";
 
-/// Default number of training steps: about 3 minutes on a 2-core CPU in release.
+/// Default number of training steps (the README gives measured times).
 pub const DEFAULT_STEPS: u64 = 600;
 
 /// Images in the restoration grid.
