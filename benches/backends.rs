@@ -97,10 +97,9 @@ fn bench_sample(c: &mut Criterion) {
         .collect();
     group.throughput(Throughput::Elements(n as u64));
     for (name, device) in devices() {
-        device.seed(0);
         let net = NetConfig::preset("unet-mnist-small")
             .expect("preset exists")
-            .init(&device);
+            .init_seeded(&device, 0);
         let x = Tensor::<4>::from_data(TensorData::new(x0.clone(), [n, 1, side, side]), &device);
         let draw = Draw::empty(n);
         let x_t = op.degrade_at(x, t, &draw).expect("degrade");

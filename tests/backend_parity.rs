@@ -365,9 +365,6 @@ fn degradations_match_on_every_preset() {
 // ---------------------------------------------------------------------------------------------
 // Networks.
 
-/// Network initialisation seeds the (process-wide) Flex RNG: one at a time.
-static INIT: Mutex<()> = Mutex::new(());
-
 /// The networks compared: the tiny ConvNeXt U-Net (1 channel) and the tiny DDPM ResNet U-Net
 /// (3 channels, attention at 16×16), with their input sizes.
 fn nets() -> Vec<(&'static str, NetConfig, [usize; 4])> {
@@ -386,10 +383,13 @@ fn nets() -> Vec<(&'static str, NetConfig, [usize; 4])> {
 }
 
 /// `config` initialised on the reference device (autodiff or not) with a fixed seed.
+///
+/// Flex's RNG is process-wide and the tests run in parallel threads:
+/// [`NetConfig::init_seeded`] seeds and draws every weight under
+/// [`cold_diffusion::unet::backend_rng_lock`], as [`Trainer`] does (the lock is not re-entrant,
+/// so it is never held here).
 fn init_reference(config: &NetConfig, device: &Device, seed: u64) -> RestorationNet {
-    let _guard = INIT.lock().unwrap_or_else(|e| e.into_inner());
-    device.seed(seed);
-    config.init(device)
+    config.init_seeded(device, seed)
 }
 
 /// Every float parameter as (path, values).
@@ -575,8 +575,9 @@ fn train_step_matches() {
     config.data.workers = 0;
     config.samples.every = 0;
     let lr = config.optimizer.lr as f32;
+    // `Trainer::new` initialises the network with `NetConfig::init_seeded` (under the backend
+    // RNG lock), so the other tests' initialisations cannot interleave with it.
     let start = {
-        let _guard = INIT.lock().unwrap_or_else(|e| e.into_inner());
         let mut t = Trainer::new(config, &[cpu.clone()]).unwrap();
         t.set_progress_bar(false);
         t.save_checkpoint().unwrap()
