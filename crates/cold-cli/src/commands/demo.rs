@@ -23,7 +23,7 @@ use crate::io::{ensure_dir, report, save_grid};
 pub const PRESET: &str = "mnist-deblur-small";
 
 /// Default number of training steps (the README gives measured times).
-pub const DEFAULT_STEPS: u64 = 600;
+pub const DEFAULT_STEPS: u64 = 300;
 
 /// Images in the restoration grid.
 const GRID_IMAGES: usize = 8;
