@@ -255,6 +255,9 @@ fn with_image_size(config: &DegradationConfig, size: usize) -> DegradationConfig
         DegradationConfig::Noise(x) => x.image_size = x.image_size.map(|_| size),
         DegradationConfig::SuperResolution(x) => x.image_size = x.image_size.map(|_| size),
         DegradationConfig::Snow(x) => x.image_size = x.image_size.map(|_| size),
+        // `DegradationConfig` is non-exhaustive: a new operator must be added above, not run
+        // silently at its configured size.
+        _ => panic!("with_image_size: an operator this suite does not know yet; add it"),
     }
     c
 }
