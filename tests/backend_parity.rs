@@ -38,6 +38,14 @@
 //!   are compared per parameter tensor with `atol = 1e-3 · max |reference gradient|`, because
 //!   a gradient element is a sum over the whole batch (K ≈ 10⁴) with cancellation. A bug (a
 //!   wrong layer, sign, missing term or stale weight) changes them at the 1e-2…1 level.
+//!   The rounding error of a gradient element scales with the terms it sums, not with the
+//!   (possibly cancelled) result: small gradients (a time-projection bias whose terms cancel
+//!   over the batch) miss a purely relative bound, and some gradients are zero in exact
+//!   arithmetic and pure rounding noise in float32 (a bias right before a normalisation that
+//!   removes it: the ResNet U-Net's `temb_proj` and `conv2` biases before GroupNorm with one
+//!   channel per group, the keys' bias before the softmax over positions; scale ~1e-9). So each
+//!   tensor's scale is floored at `1e-2 ×` the largest gradient of the whole network
+//!   (`atol ≥ 1e-5 · max |g|`), still 10³ below what a bug in a tensor of that size changes.
 //! - Training-input quantisation (`discrete` presets) truncates to 8 bits: an element within
 //!   rounding of a level boundary may land one level (2/255) apart on the two backends. Such
 //!   elements are counted and allowed only as an exact one-level step on at most 0.5 % of
@@ -58,6 +66,7 @@ use cold_diffusion::degrade::{
 };
 use cold_diffusion::sample::{Method, Sampler};
 use cold_diffusion::train::{Checkpoint, TrainConfig, Trainer};
+use cold_diffusion::unet::blocks::canonical_layout;
 use cold_diffusion::unet::{NetConfig, ResUnetConfig, RestorationNet, UnetConfig};
 use rand::{RngExt, SeedableRng};
 use rand_chacha::ChaCha8Rng;
@@ -459,6 +468,9 @@ fn time_indices(t: &[i64], device: &Device) -> Tensor<1, Int> {
 const NET_REL: f32 = 1e-4;
 /// Per-parameter gradient tolerance: `atol = GRAD_REL · max |reference gradient|`.
 const GRAD_REL: f32 = 1e-3;
+/// Floor of a gradient tensor's scale, relative to the largest gradient of the network (for
+/// gradients that are zero in exact arithmetic; see the module docs).
+const GRAD_SCALE_FLOOR: f32 = 1e-2;
 
 #[test]
 fn unet_forward_matches() {
@@ -479,6 +491,58 @@ fn unet_forward_matches() {
         };
         failures.extend(check(name, "forward", &y_dev, &y_cpu, tol));
     }
+    fail_if_any(failures);
+}
+
+/// Burn 0.22.1's fusion defect (see `canonical_layout` and docs/backends.md): an element-wise
+/// chain of a channels-last `[n, 1, h, w]` tensor (what a 1-output-channel convolution returns)
+/// and a row-major one, fused into a reduction, reads the wrong elements on WGPU/CUDA. This
+/// checks the workaround the networks apply, and reports (without asserting, so that an
+/// upstream fix does not fail the suite) what the raw chain gives.
+#[test]
+fn size_one_axis_layouts_reduce_correctly() {
+    let (dev, cpu) = (target(), reference());
+    let dims = [2, 1, 16, 16];
+    let shape = ImageShape::of_dims(dims);
+    let (a, b) = (images(2, shape, 71), images(2, shape, 72));
+    // `a` with the memory order of a channels-last convolution output: strides [256, 1, 16, 1].
+    let channels_last = |d: &Device| {
+        upload(&a, dims, d)
+            .reshape([2, 16, 16, 1])
+            .permute([0, 3, 1, 2])
+    };
+    let raw = |d: &Device| host_any((channels_last(d) + upload(&b, dims, d)).square().mean());
+    let fixed = |d: &Device| {
+        host_any(
+            (canonical_layout(channels_last(d)) + upload(&b, dims, d))
+                .square()
+                .mean(),
+        )
+    };
+    let want = raw(&cpu);
+    let tol = Tol {
+        abs: 0.0,
+        rel: 1e-5,
+    };
+    let raw_dev = raw(&dev);
+    let s = compare(&raw_dev, &want, tol);
+    report(
+        "mean((a_channels_last + b)^2), [2,1,16,16]",
+        "without canonical_layout (not asserted)",
+        &s,
+        tol,
+        &format!("device {raw_dev:?}, flex {want:?}: Burn 0.22.1 fusion defect when differing"),
+    );
+    let got = fixed(&dev);
+    let failures: Vec<String> = check(
+        "mean((canonical_layout(a_channels_last) + b)^2), [2,1,16,16]",
+        "with canonical_layout",
+        &got,
+        &want,
+        tol,
+    )
+    .into_iter()
+    .collect();
     fail_if_any(failures);
 }
 
@@ -522,15 +586,22 @@ fn unet_backward_matches() {
         // tensor against its own scale.
         let mut worst: Option<(String, Stats)> = None;
         let mut total = 0usize;
+        let net_scale = g_cpu
+            .iter()
+            .flat_map(|(_, g)| g.iter())
+            .fold(0.0f32, |m, v| m.max(v.abs()));
         for ((path, want), (path_dev, got)) in g_cpu.iter().zip(&g_dev) {
             assert_eq!(path, path_dev);
-            let scale = want.iter().fold(0.0f32, |m, v| m.max(v.abs()));
-            assert!(scale > 0.0, "{name}: gradient of {path} is zero");
+            let own_scale = want.iter().fold(0.0f32, |m, v| m.max(v.abs()));
+            assert!(own_scale > 0.0, "{name}: gradient of {path} is zero");
+            let scale = own_scale.max(GRAD_SCALE_FLOOR * net_scale);
             let tol = Tol {
                 abs: GRAD_REL * scale,
                 rel: 0.0,
             };
-            let s = compare(got, want, tol);
+            let mut s = compare(got, want, tol);
+            // Relative errors (report, worst tensor) against the floored scale.
+            s.scale = scale;
             total += s.n;
             if s.outside > 0 {
                 failures.push(format!(
@@ -556,7 +627,7 @@ fn unet_backward_matches() {
                 rel: 0.0,
             },
             &format!(
-                "{} tensors; worst `{path}`; atol relative to each tensor's max |g|",
+                "{} tensors; worst `{path}`; atol relative to each tensor's max |g| (floored at 1e-2 of the network's, {net_scale:.3e})",
                 g_cpu.len()
             ),
         );
@@ -581,15 +652,16 @@ fn train_step_matches() {
     // `Trainer::new` initialises the network with `NetConfig::init_seeded` (under the backend
     // RNG lock), so the other tests' initialisations cannot interleave with it.
     let start = {
-        let mut t = Trainer::new(config, &[cpu.clone()]).unwrap();
+        let mut t = Trainer::new(config, std::slice::from_ref(&cpu)).unwrap();
         t.set_progress_bar(false);
         t.save_checkpoint().unwrap()
     };
     // The same weights, Adam state, data position and random stream on both devices.
     let resume = |device: &Device, dir: &str| {
         let dir = root.path().join(dir);
-        let mut t = Trainer::resume_with(&start, &[device.clone()], |c| c.output_dir = dir)
-            .unwrap_or_else(|e| panic!("resume on {device:?}: {e}"));
+        let mut t =
+            Trainer::resume_with(&start, std::slice::from_ref(device), |c| c.output_dir = dir)
+                .unwrap_or_else(|e| panic!("resume on {device:?}: {e}"));
         t.set_progress_bar(false);
         t
     };
@@ -627,15 +699,76 @@ fn train_step_matches() {
         abs: lr / 10.0,
         rel: 0.0,
     };
-    failures.extend(check(case, "updated weights", &w_dev, &w_cpu, weight_tol));
-    // The update itself, relative to its size (lr per element on Adam's first step).
+    // Adam's first step is `lr · g / (|g| + ε)`: `±lr` by the sign of the gradient once
+    // |g| ≫ ε = 1e-8, anything in (−lr, lr) for |g| ≲ 10 ε. A gradient that small is below the
+    // float32 rounding noise of the network's gradients (max |g| ~ 0.4 here, rounding ~1e-7 of
+    // it), and so is the sign of a gradient that is zero in exact arithmetic (biases before a
+    // normalisation; see the module docs): there the two devices' steps are noise. An element
+    // whose steps differ by more than the tolerance is "noise-level" when either step is below
+    // 0.9·lr in magnitude or the two have opposite signs; such elements are allowed on at most
+    // 0.1 % of the weights and listed by tensor. Any other difference, or more of them, fails.
     let step_cpu: Vec<f32> = w_cpu.iter().zip(&w0).map(|(a, b)| a - b).collect();
     let step_dev: Vec<f32> = w_dev.iter().zip(&w0).map(|(a, b)| a - b).collect();
+    let is_flip = |got: f32, want: f32| {
+        (got - want).abs() > weight_tol.abs
+            && (got.abs() < 0.9 * lr || want.abs() < 0.9 * lr || got.signum() != want.signum())
+    };
+    let mut flips = Vec::new();
+    let (mut kept_cpu, mut kept_dev, mut kept_w_cpu, mut kept_w_dev) =
+        (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    let mut offset = 0;
+    for (path, values) in &p_cpu {
+        for i in offset..offset + values.len() {
+            if is_flip(step_dev[i], step_cpu[i]) {
+                flips.push(path.clone());
+            } else {
+                kept_cpu.push(step_cpu[i]);
+                kept_dev.push(step_dev[i]);
+                kept_w_cpu.push(w_cpu[i]);
+                kept_w_dev.push(w_dev[i]);
+            }
+        }
+        offset += values.len();
+    }
+    flips.dedup();
+    let flipped = step_cpu
+        .iter()
+        .zip(&step_dev)
+        .filter(|&(&w, &g)| is_flip(g, w))
+        .count();
+    let allowed = w0.len() / 1000;
+    report(
+        case,
+        "noise-level Adam steps",
+        &Stats {
+            n: w0.len(),
+            outside: flipped.saturating_sub(allowed),
+            ..compare(&[], &[], weight_tol)
+        },
+        weight_tol,
+        &format!(
+            "{flipped} of {} weights with noise-level gradients stepped differently (allowed {allowed}); in {flips:?}",
+            w0.len()
+        ),
+    );
+    if flipped > allowed {
+        failures.push(format!(
+            "{case}: {flipped} weights with noise-level gradients stepped differently (allowed {allowed}), in {flips:?}"
+        ));
+    }
     failures.extend(check(
         case,
-        "weight update",
-        &step_dev,
-        &step_cpu,
+        "updated weights (noise-level excluded)",
+        &kept_w_dev,
+        &kept_w_cpu,
+        weight_tol,
+    ));
+    // The update itself, relative to its size (lr per element on Adam's first step).
+    failures.extend(check(
+        case,
+        "weight update (noise-level excluded)",
+        &kept_dev,
+        &kept_cpu,
         weight_tol,
     ));
 

@@ -19,6 +19,27 @@ use burn::tensor::{Device, Int, Tensor};
 
 use crate::embedding::sinusoidal_embedding;
 
+/// `x` with a canonical row-major layout (a view when the memory already is row-major, a copy
+/// otherwise). Both networks pass their output through it.
+///
+/// Why: Burn 0.22.1's kernel fusion on the CubeCL backends (WGPU, CUDA) mis-reads a fused
+/// element-wise + reduction whose inputs disagree on the stride of a size-one axis. A convolution
+/// with one output channel returns `[n, 1, h, w]` in channels-last memory (channel stride 1
+/// instead of `h·w`); `(prediction - target).abs().mean()` on it then returned wrong,
+/// run-dependent losses (0.2317 and 0.2689 for a true 0.3630 on the tiny 1-channel U-Net).
+/// Flattening and restoring the shape gives every axis its row-major stride and the fused
+/// kernels read it correctly. The minimal reproduction and measurements are in
+/// `docs/backends.md` ("Burn fusion defect"); Flex is not affected, and there the call is free.
+///
+/// # Shapes
+/// - `x`: any
+/// - output: same as `x`
+pub fn canonical_layout<const D: usize>(x: Tensor<D>) -> Tensor<D> {
+    let dims = x.dims();
+    let elements = dims.iter().product::<usize>();
+    x.reshape([elements]).reshape(dims)
+}
+
 /// Nearest-neighbour up-sampling by 2 in both spatial dimensions (exact, as
 /// `F.interpolate(scale_factor=2, mode="nearest")`).
 ///
@@ -544,6 +565,30 @@ impl Upsample {
 mod tests {
     use super::*;
     use burn::tensor::TensorData;
+
+    #[test]
+    fn canonical_layout_keeps_shape_and_values() {
+        let device = Device::flex();
+        let values: Vec<f32> = (0..24).map(|v| v as f32).collect();
+        // [2, 1, 3, 4] in channels-last memory (as a 1-output-channel convolution returns it).
+        let x = Tensor::<4>::from_data(TensorData::new(values.clone(), [2, 3, 4, 1]), &device)
+            .permute([0, 3, 1, 2]);
+        let y = canonical_layout(x.clone());
+        assert_eq!(y.dims(), [2, 1, 3, 4]);
+        assert_eq!(
+            y.into_data().to_vec::<f32>().unwrap(),
+            x.into_data().to_vec::<f32>().unwrap()
+        );
+        // A genuinely permuted layout ([2, 3, 4] → [2, 4, 3]) keeps its logical order too.
+        let z = Tensor::<3>::from_data(TensorData::new(values, [2, 3, 4]), &device).swap_dims(1, 2);
+        assert_eq!(
+            canonical_layout(z.clone())
+                .into_data()
+                .to_vec::<f32>()
+                .unwrap(),
+            z.into_data().to_vec::<f32>().unwrap()
+        );
+    }
 
     #[test]
     fn nearest_upsampling_and_average_pooling() {

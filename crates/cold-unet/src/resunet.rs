@@ -23,7 +23,7 @@ use burn::tensor::{Device, Int, Tensor};
 
 use crate::blocks::{
     AttnBlock, AttnBlockConfig, Downsample, DownsampleConfig, ResBlock, ResBlockConfig, Upsample,
-    UpsampleConfig, group_norm32,
+    UpsampleConfig, canonical_layout, group_norm32,
 };
 use crate::config::ResUnetConfig;
 use crate::embedding::sinusoidal_embedding;
@@ -269,6 +269,8 @@ impl ResUnet {
             }
         }
 
-        self.conv_out.forward(silu(self.norm_out.forward(h)))
+        // One output channel comes back channels-last from the convolution: see
+        // `canonical_layout` for why the layout matters on the fused GPU backends.
+        canonical_layout(self.conv_out.forward(silu(self.norm_out.forward(h))))
     }
 }

@@ -20,7 +20,7 @@ use burn::tensor::{Device, Int, Tensor};
 
 use crate::blocks::{
     ConvNextBlock, ConvNextBlockConfig, LinearAttentionBlock, LinearAttentionConfig, TimeMlp,
-    TimeMlpConfig,
+    TimeMlpConfig, canonical_layout,
 };
 use crate::config::UnetConfig;
 use crate::error::InputError;
@@ -218,10 +218,12 @@ impl Unet {
         }
 
         let out = self.final_conv.forward(self.final_block.forward(x, None));
-        match input {
+        // The output (and a degraded input from a 1-channel convolution) can be channels-last:
+        // see `canonical_layout` for why the layout matters on the fused GPU backends.
+        canonical_layout(match input {
             Some(input) => out + input,
             None => out,
-        }
+        })
     }
 }
 
