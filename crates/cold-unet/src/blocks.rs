@@ -576,17 +576,17 @@ mod tests {
         let y = canonical_layout(x.clone());
         assert_eq!(y.dims(), [2, 1, 3, 4]);
         assert_eq!(
-            y.into_data().to_vec::<f32>().unwrap(),
-            x.into_data().to_vec::<f32>().unwrap()
+            y.into_data().try_to_vec::<f32>().unwrap(),
+            x.into_data().try_to_vec::<f32>().unwrap()
         );
         // A genuinely permuted layout ([2, 3, 4] → [2, 4, 3]) keeps its logical order too.
         let z = Tensor::<3>::from_data(TensorData::new(values, [2, 3, 4]), &device).swap_dims(1, 2);
         assert_eq!(
             canonical_layout(z.clone())
                 .into_data()
-                .to_vec::<f32>()
+                .try_to_vec::<f32>()
                 .unwrap(),
-            z.into_data().to_vec::<f32>().unwrap()
+            z.into_data().try_to_vec::<f32>().unwrap()
         );
     }
 
