@@ -29,7 +29,7 @@ use crate::embedding::sinusoidal_embedding;
 /// run-dependent losses (0.2317 and 0.2689 for a true 0.3630 on the tiny 1-channel U-Net).
 /// Flattening and restoring the shape gives every axis its row-major stride and the fused
 /// kernels read it correctly. The minimal reproduction and measurements are in
-/// `docs/backends.md` ("Burn fusion defect"); Flex is not affected, and there the call is free.
+/// `docs/backends.md` ("A Burn 0.22.1 fusion defect, and the workaround"); Flex is not affected, and there the call is free.
 ///
 /// # Shapes
 /// - `x`: any
