@@ -17,6 +17,7 @@ use burn::nn::{
 use burn::tensor::activation::{gelu, silu, softmax};
 use burn::tensor::{Device, Int, Tensor};
 
+use crate::depthwise::depthwise_conv2d;
 use crate::embedding::sinusoidal_embedding;
 
 /// `x` with a canonical row-major layout (a view when the memory already is row-major, a copy
@@ -193,7 +194,12 @@ impl ConvNextBlock {
     /// - `time_act`: `[batch, time_emb_dim]`
     /// - output: `[batch, dim_out, height, width]`
     pub fn forward(&self, x: Tensor<4>, time_act: Option<&Tensor<2>>) -> Tensor<4> {
-        let mut h = self.ds_conv.forward(x.clone());
+        let mut h = depthwise_conv2d(
+            x.clone(),
+            self.ds_conv.weight.val(),
+            self.ds_conv.bias.as_ref().map(|b| b.val()),
+            3,
+        );
         if let (Some(proj), Some(t)) = (&self.time_proj, time_act) {
             let [b, c, _, _] = h.dims();
             h = h + proj.forward(t.clone()).reshape([b, c, 1, 1]);

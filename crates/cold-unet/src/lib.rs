@@ -31,6 +31,7 @@
 
 pub mod blocks;
 mod config;
+pub mod depthwise;
 pub mod embedding;
 mod error;
 mod net;
