@@ -14,11 +14,12 @@
 //! `generate_from_blur` reuse this checkpoint.
 //!
 //! The run is the `mnist-deblur-small` training preset (`cold presets --show mnist-deblur-small`):
-//! the paper's MNIST blur (T = 20 constant Gaussian blurs, k 11, σ 7) and a 3.7M-parameter
-//! ConvNeXt U-Net (dim 32, mults 1, 2, 4), batch 32, L1 loss, Adam at 1e-4.
+//! the paper's MNIST blur (T = 20 constant Gaussian blurs, k 11, σ 7) and a 1.01M-parameter
+//! ConvNeXt U-Net (dim 16, mults 1, 2, 4), batch 32, L1 loss, Adam at 3e-4 after a 50-step
+//! warm-up (about 2.4 s per step on one core of the 2-core development machine, quiet).
 //!
-//! Measured once (release build, Flex backend, on the 2-core development machine while it
-//! was heavily shared, load average about 8, so a quiet machine is faster):
+//! Measured once with the earlier dim-32 preset (release build, Flex backend, on the 2-core
+//! development machine while it was heavily shared, load average about 8):
 //! `-- 3` ran in 1 min 43 s, of
 //! which 26 s training (about 9 s per step) and the rest the evaluation of 64 digits with
 //! Algorithm 2; at that rate the default 300 steps would take about 45 minutes (extrapolated).
