@@ -164,9 +164,7 @@ mod flex {
             let x_shape: [usize; 4] = dims(&x);
             let w_shape: [usize; 4] = dims(&weight);
             let g_shape: [usize; 4] = dims(&grad);
-            let x = f32_data(x);
-            let weight = f32_data(weight);
-            let grad = f32_data(grad);
+            let (x, weight, grad) = (x.into_data(), weight.into_data(), grad.into_data());
             let geometry = kernels::Geometry {
                 batch: x_shape[0],
                 channels: x_shape[1],
@@ -201,11 +199,6 @@ mod flex {
 
     fn dims(t: &FlexTensor) -> [usize; 4] {
         t.shape().dims()
-    }
-
-    /// Row-major f32 data of a Flex tensor (no copy when it already is).
-    fn f32_data(t: FlexTensor) -> TensorData {
-        t.into_data()
     }
 
     fn slice(d: &TensorData) -> &[f32] {
@@ -244,6 +237,44 @@ mod kernels {
             let hi = (n_in + p).saturating_sub(t).min(n_out);
             lo..hi.max(lo)
         }
+
+        /// The filter taps that touch the input, each with the output rows and columns it
+        /// reaches; computed once per kernel call.
+        fn taps(&self) -> Vec<Tap> {
+            let (oh_n, ow_n) = (self.out_height(), self.out_width());
+            let mut taps = Vec::with_capacity(self.kh * self.kw);
+            for i in 0..self.kh {
+                let rows = Self::valid(i, self.padding, self.height, oh_n);
+                for j in 0..self.kw {
+                    let cols = Self::valid(j, self.padding, self.width, ow_n);
+                    if rows.is_empty() || cols.is_empty() {
+                        continue;
+                    }
+                    taps.push(Tap {
+                        index: i * self.kw + j,
+                        row_offset: i,
+                        in_col: cols.start + j - self.padding,
+                        rows: rows.clone(),
+                        cols,
+                    });
+                }
+            }
+            taps
+        }
+    }
+
+    /// One filter tap `(i, j)`: output `(oh, ow)` reads input `(oh + i − p, ow + j − p)`.
+    struct Tap {
+        /// `i · kw + j`, the tap's position in the filter.
+        index: usize,
+        /// `i`: input row = `oh + row_offset − padding`.
+        row_offset: usize,
+        /// The input column read by output column `cols.start`.
+        in_col: usize,
+        /// Output rows whose input row is inside the image.
+        rows: std::ops::Range<usize>,
+        /// Output columns whose input column is inside the image.
+        cols: std::ops::Range<usize>,
     }
 
     /// `dx` (shape `[batch, channels, height, width]`) from the weight `[channels, 1, kh, kw]`
@@ -251,6 +282,7 @@ mod kernels {
     pub fn input_grad(g: &Geometry, weight: &[f32], dy: &[f32]) -> Vec<f32> {
         use rayon::prelude::*;
         let (h, w, oh_n, ow_n) = (g.height, g.width, g.out_height(), g.out_width());
+        let taps = g.taps();
         let mut dx = vec![0.0f32; g.batch * g.channels * h * w];
         dx.par_chunks_mut(h * w)
             .zip(dy.par_chunks(oh_n * ow_n))
@@ -258,23 +290,14 @@ mod kernels {
             .for_each(|(plane, (dx, dy))| {
                 let c = plane % g.channels;
                 let filter = &weight[c * g.kh * g.kw..(c + 1) * g.kh * g.kw];
-                for i in 0..g.kh {
-                    let rows = Geometry::valid(i, g.padding, h, oh_n);
-                    for j in 0..g.kw {
-                        let cols = Geometry::valid(j, g.padding, w, ow_n);
-                        if cols.is_empty() {
-                            continue;
-                        }
-                        let tap = filter[i * g.kw + j];
-                        // Output column `ow` feeds input column `ow + j − p`.
-                        let shift = cols.start + j - g.padding;
-                        for oh in rows.clone() {
-                            let ih = oh + i - g.padding;
-                            let src = &dy[oh * ow_n + cols.start..oh * ow_n + cols.end];
-                            let dst = &mut dx[ih * w + shift..ih * w + shift + src.len()];
-                            for (d, s) in dst.iter_mut().zip(src) {
-                                *d += tap * s;
-                            }
+                for tap in &taps {
+                    let value = filter[tap.index];
+                    for oh in tap.rows.clone() {
+                        let ih = oh + tap.row_offset - g.padding;
+                        let src = &dy[oh * ow_n + tap.cols.start..oh * ow_n + tap.cols.end];
+                        let dst = &mut dx[ih * w + tap.in_col..ih * w + tap.in_col + src.len()];
+                        for (d, s) in dst.iter_mut().zip(src) {
+                            *d += value * s;
                         }
                     }
                 }
@@ -287,31 +310,24 @@ mod kernels {
     pub fn weight_grad(g: &Geometry, x: &[f32], dy: &[f32]) -> Vec<f32> {
         use rayon::prelude::*;
         let (h, w, oh_n, ow_n) = (g.height, g.width, g.out_height(), g.out_width());
-        let taps = g.kh * g.kw;
-        let mut dw = vec![0.0f32; g.channels * taps];
-        dw.par_chunks_mut(taps).enumerate().for_each(|(c, dw)| {
-            let mut acc = vec![0.0f64; taps];
+        let taps = g.taps();
+        let n_taps = g.kh * g.kw;
+        let mut dw = vec![0.0f32; g.channels * n_taps];
+        dw.par_chunks_mut(n_taps).enumerate().for_each(|(c, dw)| {
+            let mut acc = vec![0.0f64; n_taps];
             for b in 0..g.batch {
                 let plane = b * g.channels + c;
                 let x = &x[plane * h * w..(plane + 1) * h * w];
                 let dy = &dy[plane * oh_n * ow_n..(plane + 1) * oh_n * ow_n];
-                for i in 0..g.kh {
-                    let rows = Geometry::valid(i, g.padding, h, oh_n);
-                    for j in 0..g.kw {
-                        let cols = Geometry::valid(j, g.padding, w, ow_n);
-                        if cols.is_empty() {
-                            continue;
-                        }
-                        let shift = cols.start + j - g.padding;
-                        let mut sum = 0.0f32;
-                        for oh in rows.clone() {
-                            let ih = oh + i - g.padding;
-                            let a = &dy[oh * ow_n + cols.start..oh * ow_n + cols.end];
-                            let bx = &x[ih * w + shift..ih * w + shift + a.len()];
-                            sum += dot(a, bx);
-                        }
-                        acc[i * g.kw + j] += f64::from(sum);
+                for tap in &taps {
+                    let mut sum = 0.0f32;
+                    for oh in tap.rows.clone() {
+                        let ih = oh + tap.row_offset - g.padding;
+                        let a = &dy[oh * ow_n + tap.cols.start..oh * ow_n + tap.cols.end];
+                        let bx = &x[ih * w + tap.in_col..ih * w + tap.in_col + a.len()];
+                        sum += dot(a, bx);
                     }
+                    acc[tap.index] += f64::from(sum);
                 }
             }
             for (d, a) in dw.iter_mut().zip(acc) {
