@@ -17,6 +17,7 @@ use burn::nn::{
 use burn::tensor::activation::{gelu, silu, softmax};
 use burn::tensor::{Device, Int, Tensor};
 
+use crate::dense::dense_conv2d;
 use crate::depthwise::depthwise_conv2d;
 use crate::embedding::sinusoidal_embedding;
 
@@ -207,9 +208,9 @@ impl ConvNextBlock {
         if let Some(norm) = &self.net_norm {
             h = norm.forward(h);
         }
-        let h = self.net_conv2.forward(gelu(self.net_conv1.forward(h)));
+        let h = dense_conv2d(&self.net_conv2, gelu(dense_conv2d(&self.net_conv1, h)));
         match &self.res_conv {
-            Some(res) => h + res.forward(x),
+            Some(res) => h + dense_conv2d(res, x),
             None => h + x,
         }
     }
@@ -269,7 +270,7 @@ impl LinearAttentionBlock {
         let [b, _, h, w] = x.dims();
         let (heads, d) = (self.heads, self.dim_head);
         let n = h * w;
-        let qkv = self.to_qkv.forward(self.norm.forward(x.clone()));
+        let qkv = dense_conv2d(&self.to_qkv, self.norm.forward(x.clone()));
         let mut parts = qkv.chunk(3, 1).into_iter();
         let (q, k, v) = match (parts.next(), parts.next(), parts.next()) {
             (Some(q), Some(k), Some(v)) => (q, k, v),
@@ -281,7 +282,7 @@ impl LinearAttentionBlock {
         // context[d, e] = sum_n k[d, n] v[e, n];  out[e, n] = sum_d context[d, e] q[d, n]
         let context = k.matmul(v.swap_dims(2, 3));
         let out = context.swap_dims(2, 3).matmul(q);
-        x + self.to_out.forward(out.reshape([b, heads * d, h, w]))
+        x + dense_conv2d(&self.to_out, out.reshape([b, heads * d, h, w]))
     }
 }
 
@@ -398,17 +399,18 @@ impl ResBlock {
     /// - `temb_act`: `[batch, temb_channels]`
     /// - output: `[batch, out_channels, height, width]`
     pub fn forward(&self, x: Tensor<4>, temb_act: &Tensor<2>) -> Tensor<4> {
-        let h = self.conv1.forward(silu(self.norm1.forward(x.clone())));
+        let h = dense_conv2d(&self.conv1, silu(self.norm1.forward(x.clone())));
         let [b, c, _, _] = h.dims();
         let h = h + self
             .temb_proj
             .forward(temb_act.clone())
             .reshape([b, c, 1, 1]);
-        let h = self
-            .conv2
-            .forward(self.dropout.forward(silu(self.norm2.forward(h))));
+        let h = dense_conv2d(
+            &self.conv2,
+            self.dropout.forward(silu(self.norm2.forward(h))),
+        );
         match &self.nin_shortcut {
-            Some(shortcut) => shortcut.forward(x) + h,
+            Some(shortcut) => dense_conv2d(shortcut, x) + h,
             None => x + h,
         }
     }
@@ -461,18 +463,16 @@ impl AttnBlock {
         let [b, c, h, w] = x.dims();
         let n = h * w;
         let hn = self.norm.forward(x.clone());
-        let q = self
-            .q
-            .forward(hn.clone())
+        let q = dense_conv2d(&self.q, hn.clone())
             .reshape([b, c, n])
             .swap_dims(1, 2);
-        let k = self.k.forward(hn.clone()).reshape([b, c, n]);
-        let v = self.v.forward(hn).reshape([b, c, n]);
+        let k = dense_conv2d(&self.k, hn.clone()).reshape([b, c, n]);
+        let v = dense_conv2d(&self.v, hn).reshape([b, c, n]);
         // w[i, j] = softmax_j(sum_c q[c, i] k[c, j] / sqrt(C))
         let weights = softmax(q.matmul(k) * (c as f64).powf(-0.5), 2);
         // out[c, j] = sum_i v[c, i] w[j, i]
         let out = v.matmul(weights.swap_dims(1, 2)).reshape([b, c, h, w]);
-        x + self.proj_out.forward(out)
+        x + dense_conv2d(&self.proj_out, out)
     }
 }
 
@@ -518,7 +518,7 @@ impl Downsample {
     /// - output: `[batch, channels, height / 2, width / 2]`
     pub fn forward(&self, x: Tensor<4>) -> Tensor<4> {
         match &self.conv {
-            Some(conv) => conv.forward(x),
+            Some(conv) => dense_conv2d(conv, x),
             None => avg_pool2(x),
         }
     }
@@ -561,7 +561,7 @@ impl Upsample {
     pub fn forward(&self, x: Tensor<4>) -> Tensor<4> {
         let x = upsample_nearest2(x);
         match &self.conv {
-            Some(conv) => conv.forward(x),
+            Some(conv) => dense_conv2d(conv, x),
             None => x,
         }
     }

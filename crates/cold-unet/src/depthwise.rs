@@ -81,9 +81,10 @@ mod flex {
     use burn::backend::tensor::FloatTensor;
     use burn::backend::{Autodiff, DispatchAutodiffContext, Flex, TensorMetadata};
     use burn::tensor::ops::ConvOptions;
-    use burn::tensor::{DType, GradientCheckpointingStrategy, Tensor, TensorData};
+    use burn::tensor::{DType, GradientCheckpointingStrategy, Tensor};
 
     use super::kernels;
+    use crate::flex_data::{f32_values, from_f32};
 
     type AutodiffFlex = Autodiff<Flex>;
 
@@ -164,7 +165,6 @@ mod flex {
             let x_shape: [usize; 4] = dims(&x);
             let w_shape: [usize; 4] = dims(&weight);
             let g_shape: [usize; 4] = dims(&grad);
-            let (x, weight, grad) = (x.into_data(), weight.into_data(), grad.into_data());
             let geometry = kernels::Geometry {
                 batch: x_shape[0],
                 channels: x_shape[1],
@@ -183,27 +183,21 @@ mod flex {
                     geometry.out_width()
                 ]
             );
-            let (x, weight, grad) = (slice(&x), slice(&weight), slice(&grad));
+            let grad = f32_values(&grad);
             if let Some(node) = x_node {
-                let dx = kernels::input_grad(&geometry, weight, grad);
-                grads
-                    .register::<Flex>(node.id, FlexTensor::from_data(TensorData::new(dx, x_shape)));
+                let dx =
+                    kernels::input_grad(&geometry, f32_values(&weight).as_ref(), grad.as_ref());
+                grads.register::<Flex>(node.id, from_f32(dx, x_shape));
             }
             if let Some(node) = weight_node {
-                let dw = kernels::weight_grad(&geometry, x, grad);
-                grads
-                    .register::<Flex>(node.id, FlexTensor::from_data(TensorData::new(dw, w_shape)));
+                let dw = kernels::weight_grad(&geometry, f32_values(&x).as_ref(), grad.as_ref());
+                grads.register::<Flex>(node.id, from_f32(dw, w_shape));
             }
         }
     }
 
     fn dims(t: &FlexTensor) -> [usize; 4] {
         t.shape().dims()
-    }
-
-    fn slice(d: &TensorData) -> &[f32] {
-        d.as_slice::<f32>()
-            .expect("the depth-wise convolution's tensors were checked to be f32")
     }
 }
 

@@ -31,9 +31,12 @@
 
 pub mod blocks;
 mod config;
+pub mod dense;
 pub mod depthwise;
 pub mod embedding;
 mod error;
+#[cfg(feature = "flex")]
+mod flex_data;
 mod net;
 mod resunet;
 mod unet;

@@ -26,6 +26,7 @@ use crate::blocks::{
     UpsampleConfig, canonical_layout, group_norm32,
 };
 use crate::config::ResUnetConfig;
+use crate::dense::dense_conv2d;
 use crate::embedding::sinusoidal_embedding;
 use crate::error::InputError;
 
@@ -235,7 +236,7 @@ impl ResUnet {
         // Every residual block projects swish(temb): compute it once.
         let temb = silu(temb);
 
-        let mut hs = vec![self.conv_in.forward(x)];
+        let mut hs = vec![dense_conv2d(&self.conv_in, x)];
         for level in &self.down {
             for (i, block) in level.block.iter().enumerate() {
                 let prev = hs.last().expect("hs is never empty").clone();
@@ -271,6 +272,6 @@ impl ResUnet {
 
         // One output channel comes back channels-last from the convolution: see
         // `canonical_layout` for why the layout matters on the fused GPU backends.
-        canonical_layout(self.conv_out.forward(silu(self.norm_out.forward(h))))
+        canonical_layout(dense_conv2d(&self.conv_out, silu(self.norm_out.forward(h))))
     }
 }

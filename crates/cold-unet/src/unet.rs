@@ -23,6 +23,7 @@ use crate::blocks::{
     TimeMlpConfig, canonical_layout,
 };
 use crate::config::UnetConfig;
+use crate::dense::dense_conv2d;
 use crate::error::InputError;
 
 /// One encoder level (the original `downs[i]`).
@@ -200,7 +201,7 @@ impl Unet {
                 skips.push(x.clone());
             }
             if let Some(downsample) = &down.downsample {
-                x = downsample.forward(x);
+                x = dense_conv2d(downsample, x);
             }
         }
 
@@ -217,7 +218,7 @@ impl Unet {
             x = up.upsample.forward(x);
         }
 
-        let out = self.final_conv.forward(self.final_block.forward(x, None));
+        let out = dense_conv2d(&self.final_conv, self.final_block.forward(x, None));
         // The output (and a degraded input from a 1-channel convolution) can be channels-last:
         // see `canonical_layout` for why the layout matters on the fused GPU backends.
         canonical_layout(match input {
