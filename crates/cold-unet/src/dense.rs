@@ -11,7 +11,7 @@
 //! the GEMM result into the output with a channel-strided loop; at 32×32 with 32–64 channels
 //! (most of the MNIST networks' FLOPs) it ran at about 60 % of the rate of a GEMM of the same
 //! shape, and its input gradient is a transposed convolution of the same kind
-//! (docs/performance.md, "Shifted-GEMM dense convolutions").
+//! (docs/performance.md, "Quiet sitting 3: shifted-GEMM dense convolutions").
 //!
 //! **How.** The input planes of a group of images are copied once into a zero-padded grid, one
 //! row per channel: every image row is stored as `p_w` zeros and its `W` values (the zeros that
@@ -53,8 +53,10 @@ pub fn dense_conv2d(conv: &Conv2d, x: Tensor<4>) -> Tensor<4> {
 
 /// Whether [`dense_conv2d`] computes `conv` applied to `x` (and, under autodiff, its gradients)
 /// with this module's kernels: `x` and the weight are f32 Burn Flex tensors, both without
-/// autodiff or both under autodiff without gradient checkpointing, and `conv` has stride 1,
-/// dilation 1, one group and a symmetric padding of at most `kernel − 1` per side.
+/// autodiff or both under autodiff without gradient checkpointing; `conv` has stride 1,
+/// dilation 1, one group and a symmetric padding of at most `kernel − 1` per side; and the
+/// image has at least 256 pixels with the padding adding at most 25 % to it
+/// (`(H + p_h)(W + p_w) ≤ 1.25 · H · W`), below which Burn's convolution was measured faster.
 pub fn uses_shift_gemm(conv: &Conv2d, x: &Tensor<4>) -> bool {
     #[cfg(feature = "flex")]
     return shift_gemm_padding(conv, x)
@@ -67,7 +69,7 @@ pub fn uses_shift_gemm(conv: &Conv2d, x: &Tensor<4>) -> bool {
 }
 
 /// Images smaller than this (in pixels) take Burn's path: measured slower with the shifted
-/// GEMMs at 8×8 (docs/performance.md, "Shifted-GEMM dense convolutions").
+/// GEMMs at 8×8 (docs/performance.md, "Quiet sitting 3: shifted-GEMM dense convolutions").
 const MIN_PIXELS: usize = 256;
 
 /// The `[p_h, p_w]` padding of `conv` on `x` when the shifted-GEMM scheme computes it: stride
