@@ -113,46 +113,13 @@ mod flex {
     use burn::backend::autodiff::grads::Gradients;
     use burn::backend::autodiff::ops::{Backward, Ops, OpsKind};
     use burn::backend::flex::FlexTensor;
-    use burn::backend::tensor::FloatTensor;
-    use burn::backend::{Autodiff, DispatchAutodiffContext, Flex, TensorMetadata};
+    use burn::backend::{Flex, TensorMetadata};
     use burn::nn::conv::Conv2d;
-    use burn::tensor::{DType, GradientCheckpointingStrategy, Tensor};
+    use burn::tensor::{DType, Tensor};
 
     use super::kernels::{self, Geometry};
-    use crate::flex_data::{f32_values, from_f32};
-
-    type AutodiffFlex = Autodiff<Flex>;
-
-    /// `x` and `weight` as Flex primitives: both without autodiff, or both under autodiff
-    /// without checkpointing; f32. `None` otherwise.
-    pub(super) enum Operands {
-        Plain(FlexTensor, FlexTensor),
-        Tracked(FloatTensor<AutodiffFlex>, FloatTensor<AutodiffFlex>),
-    }
-
-    pub(super) fn operands(x: &Tensor<4>, weight: &Tensor<4>) -> Option<Operands> {
-        let plain_autodiff =
-            DispatchAutodiffContext::Enabled(GradientCheckpointingStrategy::Disabled);
-        let contexts = (
-            x.clone().into_dispatch().autodiff,
-            weight.clone().into_dispatch().autodiff,
-        );
-        let is_f32 = |t: &FlexTensor| t.dtype() == DType::F32;
-        match contexts {
-            (DispatchAutodiffContext::Disabled, DispatchAutodiffContext::Disabled) => {
-                let x = x.clone().try_into_primitive::<Flex>().ok()?;
-                let weight = weight.clone().try_into_primitive::<Flex>().ok()?;
-                (is_f32(&x) && is_f32(&weight)).then_some(Operands::Plain(x, weight))
-            }
-            (a, b) if a == plain_autodiff && b == plain_autodiff => {
-                let x = x.clone().try_into_primitive::<AutodiffFlex>().ok()?;
-                let weight = weight.clone().try_into_primitive::<AutodiffFlex>().ok()?;
-                (is_f32(x.primitive()) && is_f32(weight.primitive()))
-                    .then_some(Operands::Tracked(x, weight))
-            }
-            _ => None,
-        }
-    }
+    pub(super) use crate::flex_data::operands;
+    use crate::flex_data::{AutodiffFlex, Operands, f32_values, from_f32};
 
     fn geometry(x: &FlexTensor, weight: &FlexTensor, padding: [usize; 2]) -> Geometry {
         let [batch, c_in, height, width] = x.shape().dims();

@@ -79,14 +79,12 @@ mod flex {
     use burn::backend::flex::FlexTensor;
     use burn::backend::ops::ModuleOps;
     use burn::backend::tensor::FloatTensor;
-    use burn::backend::{Autodiff, DispatchAutodiffContext, Flex, TensorMetadata};
+    use burn::backend::{Flex, TensorMetadata};
+    use burn::tensor::Tensor;
     use burn::tensor::ops::ConvOptions;
-    use burn::tensor::{DType, GradientCheckpointingStrategy, Tensor};
 
     use super::kernels;
-    use crate::flex_data::{f32_values, from_f32};
-
-    type AutodiffFlex = Autodiff<Flex>;
+    use crate::flex_data::{AutodiffFlex, Operands, f32_values, from_f32, operands};
 
     /// `x` and `weight` as Flex autodiff primitives when they are f32 Flex tensors under
     /// autodiff without gradient checkpointing, non-empty, and shaped as a depth-wise
@@ -96,13 +94,6 @@ mod flex {
         weight: &Tensor<4>,
         padding: usize,
     ) -> Option<(FloatTensor<AutodiffFlex>, FloatTensor<AutodiffFlex>)> {
-        let plain_autodiff =
-            DispatchAutodiffContext::Enabled(GradientCheckpointingStrategy::Disabled);
-        if x.clone().into_dispatch().autodiff != plain_autodiff
-            || weight.clone().into_dispatch().autodiff != plain_autodiff
-        {
-            return None;
-        }
         let [batch, channels, height, width] = x.dims();
         let [filters, per_group, kh, kw] = weight.dims();
         if batch * channels * height * width == 0
@@ -114,10 +105,10 @@ mod flex {
         {
             return None;
         }
-        let x = x.clone().try_into_primitive::<AutodiffFlex>().ok()?;
-        let weight = weight.clone().try_into_primitive::<AutodiffFlex>().ok()?;
-        (x.primitive().dtype() == DType::F32 && weight.primitive().dtype() == DType::F32)
-            .then_some((x, weight))
+        match operands(x, weight)? {
+            Operands::Tracked(x, weight) => Some((x, weight)),
+            Operands::Plain(..) => None,
+        }
     }
 
     /// The depth-wise convolution (no bias) as one autodiff step with our backward, when

@@ -1,7 +1,47 @@
 //! Reading and building f32 Burn Flex tensors for this crate's own kernels.
 
 use burn::backend::flex::FlexTensor;
-use burn::tensor::TensorData;
+use burn::backend::tensor::FloatTensor;
+use burn::backend::{Autodiff, DispatchAutodiffContext, Flex};
+use burn::tensor::{DType, GradientCheckpointingStrategy, Tensor, TensorData};
+
+/// Burn Flex under autodiff: the backend this crate's own backward steps register on.
+pub(crate) type AutodiffFlex = Autodiff<Flex>;
+
+/// The input and weight of a convolution as Flex primitives, when this crate's kernels can
+/// take them: both f32, and both without autodiff or both under autodiff without gradient
+/// checkpointing.
+pub(crate) enum Operands {
+    /// Both without autodiff.
+    Plain(FlexTensor, FlexTensor),
+    /// Both under autodiff without gradient checkpointing.
+    Tracked(FloatTensor<AutodiffFlex>, FloatTensor<AutodiffFlex>),
+}
+
+/// `x` and `weight` as [`Operands`]; `None` for other backends, other dtypes, mixed or
+/// checkpointed autodiff.
+pub(crate) fn operands(x: &Tensor<4>, weight: &Tensor<4>) -> Option<Operands> {
+    let plain_autodiff = DispatchAutodiffContext::Enabled(GradientCheckpointingStrategy::Disabled);
+    let contexts = (
+        x.clone().into_dispatch().autodiff,
+        weight.clone().into_dispatch().autodiff,
+    );
+    let is_f32 = |t: &FlexTensor| t.dtype() == DType::F32;
+    match contexts {
+        (DispatchAutodiffContext::Disabled, DispatchAutodiffContext::Disabled) => {
+            let x = x.clone().try_into_primitive::<Flex>().ok()?;
+            let weight = weight.clone().try_into_primitive::<Flex>().ok()?;
+            (is_f32(&x) && is_f32(&weight)).then_some(Operands::Plain(x, weight))
+        }
+        (a, b) if a == plain_autodiff && b == plain_autodiff => {
+            let x = x.clone().try_into_primitive::<AutodiffFlex>().ok()?;
+            let weight = weight.clone().try_into_primitive::<AutodiffFlex>().ok()?;
+            (is_f32(x.primitive()) && is_f32(weight.primitive()))
+                .then_some(Operands::Tracked(x, weight))
+        }
+        _ => None,
+    }
+}
 
 /// A contiguous view of a Flex tensor's f32 values in row-major order.
 pub(crate) struct F32Values(FlexTensor);
