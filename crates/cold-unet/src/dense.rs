@@ -109,9 +109,8 @@ fn shift_gemm_padding(conv: &Conv2d, x: &Tensor<4>) -> Option<[usize; 2]> {
 #[cfg(feature = "flex")]
 mod flex {
     use burn::backend::autodiff::checkpoint::base::Checkpointer;
-    use burn::backend::autodiff::checkpoint::strategy::NoCheckpointing;
     use burn::backend::autodiff::grads::Gradients;
-    use burn::backend::autodiff::ops::{Backward, Ops, OpsKind};
+    use burn::backend::autodiff::ops::{Backward, Ops};
     use burn::backend::flex::FlexTensor;
     use burn::backend::{Flex, TensorMetadata};
     use burn::nn::conv::Conv2d;
@@ -119,7 +118,7 @@ mod flex {
 
     use super::kernels::{self, Geometry};
     pub(super) use crate::flex_data::operands;
-    use crate::flex_data::{AutodiffFlex, Operands, f32_values, from_f32};
+    use crate::flex_data::{Operands, autodiff_step, f32_values, from_f32};
 
     fn geometry(x: &FlexTensor, weight: &FlexTensor, padding: [usize; 2]) -> Geometry {
         let [batch, c_in, height, width] = x.shape().dims();
@@ -162,9 +161,7 @@ mod flex {
             }
             Operands::Tracked(x, weight) => {
                 let g = geometry(x.primitive(), weight.primitive(), padding);
-                let (x, x_node) = x.into_parts();
-                let (weight, weight_node) = weight.into_parts();
-                let compute = |x: &FlexTensor, weight: &FlexTensor| {
+                let y = autodiff_step(DenseConvBackward, x, weight, g, |x, weight| {
                     let y = kernels::forward(
                         &g,
                         f32_values(x).as_ref(),
@@ -172,19 +169,7 @@ mod flex {
                         None,
                     );
                     from_f32(y, [g.batch, g.c_out, g.out_height(), g.out_width()])
-                };
-                let output = match DenseConvBackward
-                    .prepare::<NoCheckpointing>([x_node, weight_node])
-                    .compute_bound()
-                    .stateful()
-                {
-                    OpsKind::Tracked(prep) => {
-                        let y = compute(&x, &weight);
-                        prep.finish((x, weight, g), y)
-                    }
-                    OpsKind::UnTracked(prep) => prep.finish(compute(&x, &weight)),
-                };
-                let y = Tensor::from_primitive::<AutodiffFlex>(output);
+                });
                 Some(match bias {
                     Some(b) => y + b.reshape([1, g.c_out, 1, 1]),
                     None => y,

@@ -73,9 +73,8 @@ pub fn uses_direct_gradients(x: &Tensor<4>, weight: &Tensor<4>, padding: usize) 
 #[cfg(feature = "flex")]
 mod flex {
     use burn::backend::autodiff::checkpoint::base::Checkpointer;
-    use burn::backend::autodiff::checkpoint::strategy::NoCheckpointing;
     use burn::backend::autodiff::grads::Gradients;
-    use burn::backend::autodiff::ops::{Backward, Ops, OpsKind};
+    use burn::backend::autodiff::ops::{Backward, Ops};
     use burn::backend::flex::FlexTensor;
     use burn::backend::ops::ModuleOps;
     use burn::backend::tensor::FloatTensor;
@@ -84,7 +83,7 @@ mod flex {
     use burn::tensor::ops::ConvOptions;
 
     use super::kernels;
-    use crate::flex_data::{AutodiffFlex, Operands, f32_values, from_f32, operands};
+    use crate::flex_data::{AutodiffFlex, Operands, autodiff_step, f32_values, from_f32, operands};
 
     /// `x` and `weight` as Flex autodiff primitives when they are f32 Flex tensors under
     /// autodiff without gradient checkpointing, non-empty, and shaped as a depth-wise
@@ -121,20 +120,13 @@ mod flex {
         let (x, weight) = eligible(x, weight, padding)?;
         let channels = weight.primitive().shape().dims::<4>()[0];
         let options = ConvOptions::new([1, 1], [padding, padding], [1, 1], channels);
-        let (x, x_node) = x.into_parts();
-        let (weight, weight_node) = weight.into_parts();
-        let output = match DepthwiseConvBackward
-            .prepare::<NoCheckpointing>([x_node, weight_node])
-            .compute_bound()
-            .stateful()
-        {
-            OpsKind::Tracked(prep) => {
-                let y = Flex::conv2d(x.clone(), weight.clone(), None, options);
-                prep.finish((x, weight, padding), y)
-            }
-            OpsKind::UnTracked(prep) => prep.finish(Flex::conv2d(x, weight, None, options)),
-        };
-        Some(Tensor::from_primitive::<AutodiffFlex>(output))
+        Some(autodiff_step(
+            DepthwiseConvBackward,
+            x,
+            weight,
+            padding,
+            |x, weight| Flex::conv2d(x.clone(), weight.clone(), None, options.clone()),
+        ))
     }
 
     /// The backward step of [`depthwise_conv2d`]; state: the input, the weight, the padding.

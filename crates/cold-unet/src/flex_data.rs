@@ -1,5 +1,7 @@
 //! Reading and building f32 Burn Flex tensors for this crate's own kernels.
 
+use burn::backend::autodiff::checkpoint::strategy::NoCheckpointing;
+use burn::backend::autodiff::ops::{Backward, OpsKind};
 use burn::backend::flex::FlexTensor;
 use burn::backend::tensor::FloatTensor;
 use burn::backend::{Autodiff, DispatchAutodiffContext, Flex};
@@ -62,4 +64,33 @@ pub(crate) fn f32_values(tensor: &FlexTensor) -> F32Values {
 /// A Flex tensor of `shape` holding `values` (row-major).
 pub(crate) fn from_f32<const D: usize>(values: Vec<f32>, shape: [usize; D]) -> FlexTensor {
     FlexTensor::from_data(TensorData::new(values, shape))
+}
+
+/// `forward(x, weight)` as one autodiff step whose backward is `op`: when a gradient is needed,
+/// the step keeps `(x, weight, extra)` as `op`'s state.
+pub(crate) fn autodiff_step<Op, Extra>(
+    op: Op,
+    x: FloatTensor<AutodiffFlex>,
+    weight: FloatTensor<AutodiffFlex>,
+    extra: Extra,
+    forward: impl Fn(&FlexTensor, &FlexTensor) -> FlexTensor,
+) -> Tensor<4>
+where
+    Op: Backward<Flex, 2, State = (FlexTensor, FlexTensor, Extra)>,
+    Extra: Clone + Send + std::fmt::Debug + 'static,
+{
+    let (x, x_node) = x.into_parts();
+    let (weight, weight_node) = weight.into_parts();
+    let output = match op
+        .prepare::<NoCheckpointing>([x_node, weight_node])
+        .compute_bound()
+        .stateful()
+    {
+        OpsKind::Tracked(prep) => {
+            let y = forward(&x, &weight);
+            prep.finish((x, weight, extra), y)
+        }
+        OpsKind::UnTracked(prep) => prep.finish(forward(&x, &weight)),
+    };
+    Tensor::from_primitive::<AutodiffFlex>(output)
 }
