@@ -14,12 +14,14 @@ use burn::nn::conv::{Conv2d, Conv2dConfig};
 use burn::nn::{
     Dropout, DropoutConfig, GroupNorm, GroupNormConfig, Linear, LinearConfig, PaddingConfig2d,
 };
-use burn::tensor::activation::{gelu, silu, softmax};
+use burn::tensor::activation::{silu, softmax};
 use burn::tensor::{Device, Int, Tensor};
 
+use crate::channel_norm::channel_layer_norm;
 use crate::dense::dense_conv2d;
 use crate::depthwise::depthwise_conv2d;
 use crate::embedding::sinusoidal_embedding;
+use crate::gelu::gelu;
 
 /// `x` with a canonical row-major layout (a view when the memory already is row-major, a copy
 /// otherwise). Both networks pass their output through it.
@@ -111,10 +113,7 @@ impl ChannelLayerNorm {
     /// - `x`: `[batch, channels, height, width]`
     /// - output: same as `x`
     pub fn forward(&self, x: Tensor<4>) -> Tensor<4> {
-        let mean = x.clone().mean_dim(1);
-        let centred = x - mean;
-        let var = centred.clone().square().mean_dim(1);
-        centred / (var + self.epsilon).sqrt() * self.g.val() + self.b.val()
+        channel_layer_norm(x, self.g.val(), self.b.val(), self.epsilon)
     }
 }
 

@@ -10,9 +10,34 @@ use burn::tensor::{DType, GradientCheckpointingStrategy, Tensor, TensorData};
 /// Burn Flex under autodiff: the backend this crate's own backward steps register on.
 pub(crate) type AutodiffFlex = Autodiff<Flex>;
 
+/// One tensor as a Flex primitive, when this crate's kernels can take it: f32, without
+/// autodiff or under autodiff without gradient checkpointing.
+pub(crate) enum Operand {
+    /// Without autodiff.
+    Plain(FlexTensor),
+    /// Under autodiff without gradient checkpointing.
+    Tracked(FloatTensor<AutodiffFlex>),
+}
+
+/// `x` as an [`Operand`]; `None` for other backends, other dtypes or checkpointed autodiff.
+pub(crate) fn operand<const D: usize>(x: &Tensor<D>) -> Option<Operand> {
+    let plain_autodiff = DispatchAutodiffContext::Enabled(GradientCheckpointingStrategy::Disabled);
+    let is_f32 = |t: &FlexTensor| t.dtype() == DType::F32;
+    match x.clone().into_dispatch().autodiff {
+        DispatchAutodiffContext::Disabled => {
+            let x = x.clone().try_into_primitive::<Flex>().ok()?;
+            is_f32(&x).then_some(Operand::Plain(x))
+        }
+        context if context == plain_autodiff => {
+            let x = x.clone().try_into_primitive::<AutodiffFlex>().ok()?;
+            is_f32(x.primitive()).then_some(Operand::Tracked(x))
+        }
+        _ => None,
+    }
+}
+
 /// The input and weight of a convolution as Flex primitives, when this crate's kernels can
-/// take them: both f32, and both without autodiff or both under autodiff without gradient
-/// checkpointing.
+/// take them: both [`Operand`]s, both without autodiff or both under autodiff.
 pub(crate) enum Operands {
     /// Both without autodiff.
     Plain(FlexTensor, FlexTensor),
@@ -23,24 +48,9 @@ pub(crate) enum Operands {
 /// `x` and `weight` as [`Operands`]; `None` for other backends, other dtypes, mixed or
 /// checkpointed autodiff.
 pub(crate) fn operands(x: &Tensor<4>, weight: &Tensor<4>) -> Option<Operands> {
-    let plain_autodiff = DispatchAutodiffContext::Enabled(GradientCheckpointingStrategy::Disabled);
-    let contexts = (
-        x.clone().into_dispatch().autodiff,
-        weight.clone().into_dispatch().autodiff,
-    );
-    let is_f32 = |t: &FlexTensor| t.dtype() == DType::F32;
-    match contexts {
-        (DispatchAutodiffContext::Disabled, DispatchAutodiffContext::Disabled) => {
-            let x = x.clone().try_into_primitive::<Flex>().ok()?;
-            let weight = weight.clone().try_into_primitive::<Flex>().ok()?;
-            (is_f32(&x) && is_f32(&weight)).then_some(Operands::Plain(x, weight))
-        }
-        (a, b) if a == plain_autodiff && b == plain_autodiff => {
-            let x = x.clone().try_into_primitive::<AutodiffFlex>().ok()?;
-            let weight = weight.clone().try_into_primitive::<AutodiffFlex>().ok()?;
-            (is_f32(x.primitive()) && is_f32(weight.primitive()))
-                .then_some(Operands::Tracked(x, weight))
-        }
+    match (operand(x)?, operand(weight)?) {
+        (Operand::Plain(x), Operand::Plain(weight)) => Some(Operands::Plain(x, weight)),
+        (Operand::Tracked(x), Operand::Tracked(weight)) => Some(Operands::Tracked(x, weight)),
         _ => None,
     }
 }

@@ -30,6 +30,7 @@
 //! writes safetensors with the original key names; see [`weights`].
 
 pub mod blocks;
+pub mod channel_norm;
 mod config;
 pub mod dense;
 pub mod depthwise;
@@ -37,6 +38,9 @@ pub mod embedding;
 mod error;
 #[cfg(feature = "flex")]
 mod flex_data;
+pub mod gelu;
+#[cfg(feature = "flex")]
+mod gelu_math;
 mod net;
 mod resunet;
 mod unet;

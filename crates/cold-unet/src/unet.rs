@@ -12,10 +12,10 @@
 //!   never used, exactly as in the original;
 //! - output: ConvNeXt(dim, no time) -> 1x1 conv to `out_dim` channels (+ input if `residual`).
 
+use crate::gelu::gelu;
 use burn::module::Module;
 use burn::nn::PaddingConfig2d;
 use burn::nn::conv::{Conv2d, Conv2dConfig, ConvTranspose2d, ConvTranspose2dConfig};
-use burn::tensor::activation::gelu;
 use burn::tensor::{Device, Int, Tensor};
 
 use crate::blocks::{
