@@ -13,6 +13,16 @@
 //!     -L dependency=target/release/deps
 //! RAYON_NUM_THREADS=2 /tmp/flex-op-probe 7      # 7 repetitions, medians
 //! ```
+//!
+//! When `rustc` does not resolve the rlib (seen on 2026-11-27: "can't find crate for
+//! `cold_diffusion`" with the newest rlib), build it as a temporary example instead (the GEMM
+//! rate of docs/performance.md's sitting 4 was measured this way):
+//!
+//! ```text
+//! cp scripts/flex-op-probe.rs examples/zz_flexprobe.rs
+//! cargo build --release --locked --example zz_flexprobe && rm examples/zz_flexprobe.rs
+//! RAYON_NUM_THREADS=2 target/release/examples/zz_flexprobe 5
+//! ```
 use cold_diffusion::burn::nn::PaddingConfig2d;
 use cold_diffusion::burn::nn::conv::{Conv2d, Conv2dConfig};
 use cold_diffusion::burn::tensor::{Device, Distribution, Tensor};
