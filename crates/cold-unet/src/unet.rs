@@ -12,7 +12,6 @@
 //!   never used, exactly as in the original;
 //! - output: ConvNeXt(dim, no time) -> 1x1 conv to `out_dim` channels (+ input if `residual`).
 
-use crate::gelu::gelu;
 use burn::module::Module;
 use burn::nn::PaddingConfig2d;
 use burn::nn::conv::{Conv2d, Conv2dConfig, ConvTranspose2d, ConvTranspose2dConfig};
@@ -25,6 +24,7 @@ use crate::blocks::{
 use crate::config::UnetConfig;
 use crate::dense::dense_conv2d;
 use crate::error::InputError;
+use crate::gelu::gelu;
 
 /// One encoder level (the original `downs[i]`).
 #[derive(Module, Debug)]
